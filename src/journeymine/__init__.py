@@ -1,0 +1,29 @@
+"""journeymine: customer journeys and the processes behind them, on one object-centric event store.
+
+>>> import journeymine as jm
+>>> store = jm.connect(":memory:")
+>>> store.info().events
+0
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import errors
+from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Batch",
+    "ImportReport",
+    "Store",
+    "StoreInfo",
+    "__version__",
+    "connect",
+    "connect_spark",
+    "errors",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,34 @@
+"""The event store: schema, backends and the load/read API. The only package that imports a driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._batch import SCHEMAS, Batch, ImportReport
+from ._schema import SCHEMA_VERSION, TABLES
+from ._store import Store, StoreInfo
+
+__all__ = ["SCHEMAS", "SCHEMA_VERSION", "TABLES", "Batch", "ImportReport", "Store", "StoreInfo", "connect", "connect_spark"]
+
+
+def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> Store:
+    """Open (or create) a store in an embedded DuckDB file; ``":memory:"`` for a throwaway one.
+
+    An older store file is migrated to the current schema on open.
+
+    >>> import journeymine as jm
+    >>> with jm.connect(":memory:") as store:
+    ...     store.info().events
+    0
+    """
+    from ._duckdb import DuckDBBackend
+
+    return Store(DuckDBBackend(path, read_only=read_only))
+
+
+def connect_spark(parquet_dir: str | Path, spark=None) -> Store:
+    """Open a read-only store over the Parquet layout written by :func:`journeymine.write_parquet`,
+    on a given ``SparkSession`` or a local one (``local[2]``, UTC)."""
+    from ._spark import SparkBackend
+
+    return Store(SparkBackend(parquet_dir, spark=spark))

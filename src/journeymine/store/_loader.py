@@ -1,0 +1,277 @@
+"""Writing one import's batches into DuckDB: dedupe, integer codes, reference resolution, quarantine.
+
+Runs inside the transaction that :meth:`DuckDBBackend.load` opens. Semantics:
+
+- **Objects** are keyed by ``(type, id)``. One already in the store is kept as it is (its first
+  attributes win; later values belong in ``object_changes``). New objects get codes in batch order.
+- **Events** are keyed by ``id``. Where the source has no id, the id is ``md5(key)`` (first 20 hex
+  digits) plus ``-n`` for the n-th repeat of the same key in this import (n >= 1), so re-importing the
+  same file yields the same ids and adds nothing. An event whose id is already in the store, or earlier
+  in the same import, is skipped and counted in ``duplicates_skipped``.
+- **References**: a link naming an object that is neither in the batch nor in the store refuses its
+  whole event into the quarantine ("unknown object reference"); a link with a null object type matches
+  the one object with that id, and refuses the event when several types share that id. Object-object
+  links and attribute changes with an unknown object are refused one by one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from ._batch import Batch
+
+__all__ = ["BatchLoader"]
+
+_RESOLVE = """
+    SELECT r.*, o.code AS {alias}, count(o.code) OVER (PARTITION BY r._row) AS {alias}_n
+    FROM {rel} r LEFT JOIN object o
+      ON o.id = r.{id_col} AND (r.{type_col} IS NULL OR o.type = r.{type_col})
+"""
+
+
+class BatchLoader:
+    def __init__(self, con, run_id: int):
+        self.con = con
+        self.run_id = run_id
+        self.counts = {"events": 0, "objects": 0, "links": 0, "refused": 0, "duplicates": 0}
+        self._event_base = con.execute("SELECT coalesce(max(code), -1) + 1 FROM event").fetchall()[0][0]
+        self._keys_table = False
+
+    # -- objects ------------------------------------------------------------------------------------
+    def _next_object_code(self) -> int:
+        return self.con.execute("SELECT coalesce(max(code), -1) + 1 FROM object").fetchall()[0][0]
+
+    def _insert_objects(self, table: pa.Table) -> int:
+        """Insert objects (type, id, attributes) not yet in the store; returns the number inserted."""
+        if table.num_rows == 0:
+            return 0
+        table = table.append_column("_ord", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+        self.con.register("_b_objects", table)
+        try:
+            n = self.con.execute(
+                """
+                INSERT INTO object
+                SELECT $base + row_number() OVER (ORDER BY _ord) - 1, type, id, attributes, $run
+                FROM (
+                    SELECT b.* FROM _b_objects b
+                    WHERE b.type IS NOT NULL AND b.id IS NOT NULL
+                    QUALIFY row_number() OVER (PARTITION BY b.type, b.id ORDER BY b._ord) = 1
+                ) b
+                WHERE NOT EXISTS (SELECT 1 FROM object o WHERE o.type = b.type AND o.id = b.id)
+                """,
+                {"base": self._next_object_code(), "run": self.run_id},
+            ).fetchall()[0][0]
+        finally:
+            self.con.unregister("_b_objects")
+        return int(n)
+
+    def ensure_objects(self, table: pa.Table, type_col: str, id_col: str) -> list[int]:
+        """Create the (type, id) objects named in two columns if missing; return their codes in row order."""
+        objects = pa.table(
+            {"type": table[type_col], "id": table[id_col], "attributes": pa.nulls(table.num_rows, pa.string())}
+        )
+        self.counts["objects"] += self._insert_objects(objects)
+        self.con.register("_ensure", objects.append_column("_row", pa.array(np.arange(table.num_rows))))
+        try:
+            rows = self.con.execute(
+                "SELECT o.code FROM _ensure e JOIN object o ON o.type = e.type AND o.id = e.id ORDER BY e._row"
+            ).fetchall()
+        finally:
+            self.con.unregister("_ensure")
+        return [r[0] for r in rows]
+
+    # -- one batch ----------------------------------------------------------------------------------
+    def add(self, batch: Batch) -> None:
+        if batch.objects is not None:
+            self.counts["objects"] += self._insert_objects(batch.objects)
+        if batch.events is not None and batch.events.num_rows:
+            self._add_events(batch.events, batch.event_objects)
+        if batch.object_objects is not None and batch.object_objects.num_rows:
+            self._add_object_objects(batch.object_objects)
+        if batch.object_changes is not None and batch.object_changes.num_rows:
+            self._add_object_changes(batch.object_changes)
+        if batch.quarantine is not None and batch.quarantine.num_rows:
+            self._quarantine_table("_b_q", batch.quarantine)
+
+    def _quarantine_table(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+        try:
+            self._quarantine_sql(f"SELECT position, reason, record FROM {name}")
+        finally:
+            self.con.unregister(name)
+
+    def _quarantine_sql(self, select: str, params: dict | None = None) -> None:
+        n = self.con.execute(
+            f"INSERT INTO quarantine SELECT $run, position, reason, record FROM ({select})",
+            {"run": self.run_id, **(params or {})},
+        ).fetchall()[0][0]
+        self.counts["refused"] += int(n)
+
+    def _add_events(self, events: pa.Table, links: pa.Table | None) -> None:
+        con = self.con
+        if not self._keys_table:
+            con.execute("CREATE OR REPLACE TEMP TABLE _keys (h VARCHAR, n BIGINT)")
+            self._keys_table = True
+        con.register("_b_events", events)
+        if links is None:
+            links = Batch(event_objects=pa.table({"event_ord": pa.array([], pa.int64()), "object_type": pa.array([], pa.string()),
+                                                  "object_id": pa.array([], pa.string()), "qualifier": pa.array([], pa.string())})).event_objects
+        con.register("_b_links", links.append_column("_row", pa.array(np.arange(links.num_rows, dtype=np.int64))))
+        try:
+            # 1. ids: given, or md5 of the content key + its occurrence number in this import.
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE _ev AS
+                WITH k AS (
+                    SELECT *, CASE WHEN id IS NULL THEN substr(md5(key), 1, 20) END AS h FROM _b_events
+                ), r AS (
+                    SELECT k.*, row_number() OVER (PARTITION BY h ORDER BY ord) - 1 + coalesce(kk.n, 0) AS occ
+                    FROM k LEFT JOIN _keys kk USING (h)
+                )
+                SELECT ord, coalesce(id, CASE WHEN occ = 0 THEN h ELSE h || '-' || occ END) AS id,
+                       type, time, attributes, h
+                FROM r
+                """
+            )
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE _keys AS
+                SELECT h, sum(n)::BIGINT AS n FROM (
+                    SELECT h, n FROM _keys UNION ALL
+                    SELECT h, count(*) FROM _ev WHERE h IS NOT NULL GROUP BY h
+                ) GROUP BY h
+                """
+            )
+            # 2. resolve links to object codes; unresolved or ambiguous links refuse their event.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _lk AS "
+                + _RESOLVE.format(alias="object_code", rel="_b_links", id_col="object_id", type_col="object_type")
+            )
+            self._quarantine_sql(
+                """
+                SELECT 'event ' || to_json(e.id)::VARCHAR || ' (record ' || (e.ord + 1) || ')' AS position,
+                       string_agg(CASE WHEN l.object_code_n = 0 THEN 'unknown object reference '
+                                       ELSE 'ambiguous object reference ' END
+                                  || to_json(l.object_id)::VARCHAR
+                                  || coalesce(' of type ' || to_json(l.object_type)::VARCHAR, ''), '; ') AS reason,
+                       to_json({id: e.id, type: e.type, time: e.time, attributes: e.attributes::JSON})::VARCHAR AS record
+                FROM _ev e JOIN (SELECT DISTINCT event_ord, object_id, object_type, object_code_n FROM _lk
+                                 WHERE object_code_n <> 1) l ON l.event_ord = e.ord
+                GROUP BY e.ord, e.id, e.type, e.time, e.attributes
+                """
+            )
+            # 3. new events: not refused, first of their id in this import, not in the store.
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE _new AS
+                SELECT ev.* FROM _ev ev
+                WHERE ev.ord NOT IN (SELECT event_ord FROM _lk WHERE object_code_n <> 1)
+                QUALIFY row_number() OVER (PARTITION BY ev.id ORDER BY ev.ord) = 1
+                """
+            )
+            if self._event_base > 0 or self.counts["events"]:
+                con.execute("DELETE FROM _new WHERE id IN (SELECT id FROM event)")
+            new = con.execute("SELECT count(*) FROM _new").fetchall()[0][0]
+            refused_events = con.execute(
+                "SELECT count(DISTINCT event_ord) FROM _lk WHERE object_code_n <> 1"
+            ).fetchall()[0][0]
+            self.counts["duplicates"] += events.num_rows - refused_events - new
+            con.execute(
+                """
+                INSERT INTO event_type
+                SELECT (SELECT coalesce(max(code), -1) FROM event_type) + row_number() OVER (ORDER BY first_ord), type
+                FROM (SELECT type, min(ord) AS first_ord FROM _new GROUP BY type) n
+                WHERE type NOT IN (SELECT name FROM event_type)
+                """
+            )
+            con.execute(
+                "INSERT INTO event SELECT $base + ord, id, type, time, attributes, $run FROM _new ORDER BY ord",
+                {"base": self._event_base, "run": self.run_id},
+            )
+            n_links = con.execute(
+                """
+                INSERT INTO event_object
+                SELECT DISTINCT $base + l.event_ord, l.object_code, l.qualifier
+                FROM _lk l SEMI JOIN _new n ON n.ord = l.event_ord
+                """,
+                {"base": self._event_base},
+            ).fetchall()[0][0]
+            self.counts["events"] += int(new)
+            self.counts["links"] += int(n_links)
+        finally:
+            con.unregister("_b_events")
+            con.unregister("_b_links")
+
+    def _add_object_objects(self, rel: pa.Table) -> None:
+        con = self.con
+        con.register("_b_o2o", rel.append_column("_row", pa.array(np.arange(rel.num_rows, dtype=np.int64))))
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _o2o_s AS "
+                + _RESOLVE.format(alias="s_code", rel="_b_o2o", id_col="source_id", type_col="source_type")
+            )
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _o2o AS "
+                + _RESOLVE.format(alias="t_code", rel="_o2o_s", id_col="target_id", type_col="target_type")
+            )
+            self._quarantine_sql(
+                """
+                SELECT 'object relation ' || (_row + 1) AS position,
+                       CASE WHEN s_code_n = 0 THEN 'unknown object reference ' || to_json(source_id)::VARCHAR
+                            WHEN s_code_n > 1 THEN 'ambiguous object reference ' || to_json(source_id)::VARCHAR
+                            WHEN t_code_n = 0 THEN 'unknown object reference ' || to_json(target_id)::VARCHAR
+                            ELSE 'ambiguous object reference ' || to_json(target_id)::VARCHAR END AS reason,
+                       to_json({source_id: source_id, target_id: target_id, qualifier: qualifier})::VARCHAR AS record
+                FROM (SELECT DISTINCT _row, source_id, target_id, qualifier, s_code_n, t_code_n FROM _o2o
+                      WHERE s_code_n <> 1 OR t_code_n <> 1)
+                """
+            )
+            n = con.execute(
+                """
+                INSERT INTO object_object
+                SELECT DISTINCT s_code, t_code, qualifier FROM _o2o r
+                WHERE s_code_n = 1 AND t_code_n = 1 AND NOT EXISTS (
+                    SELECT 1 FROM object_object x WHERE x.source_code = r.s_code AND x.target_code = r.t_code
+                    AND x.qualifier IS NOT DISTINCT FROM r.qualifier)
+                """
+            ).fetchall()[0][0]
+            self.counts["links"] += int(n)
+        finally:
+            con.unregister("_b_o2o")
+
+    def _add_object_changes(self, changes: pa.Table) -> None:
+        con = self.con
+        con.register("_b_chg", changes.append_column("_row", pa.array(np.arange(changes.num_rows, dtype=np.int64))))
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _chg AS "
+                + _RESOLVE.format(alias="o_code", rel="_b_chg", id_col="object_id", type_col="object_type")
+            )
+            self._quarantine_sql(
+                """
+                SELECT DISTINCT 'object change ' || (_row + 1) AS position,
+                       CASE WHEN o_code_n = 0 THEN 'unknown object reference ' ELSE 'ambiguous object reference ' END
+                       || to_json(object_id)::VARCHAR AS reason,
+                       to_json({object_id: object_id, time: time, field: field, value: value})::VARCHAR AS record
+                FROM _chg WHERE o_code_n <> 1
+                """
+            )
+            con.execute(
+                """
+                INSERT INTO object_change
+                SELECT DISTINCT o_code, time, field, value FROM _chg r
+                WHERE o_code_n = 1 AND time IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM object_change x WHERE x.object_code = r.o_code AND x.time = r.time
+                    AND x.field = r.field AND x.value IS NOT DISTINCT FROM r.value::JSON)
+                """
+            )
+        finally:
+            con.unregister("_b_chg")
+
+    def finish(self) -> dict[str, int]:
+        if self._keys_table:
+            self.con.execute("DROP TABLE IF EXISTS _keys")
+        for name in ("_ev", "_lk", "_new", "_o2o_s", "_o2o", "_chg"):
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        return dict(self.counts)

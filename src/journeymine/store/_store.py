@@ -1,0 +1,239 @@
+"""The :class:`Store`: one object-centric event store over a backend (DuckDB file or Spark/Parquet).
+
+Reads are portable SQL (DuckDB dialect, the subset sqlglot transpiles to Spark SQL) handed to the
+backend; writes exist only on the DuckDB backend. Analyses receive a Store and call :meth:`Store.query`
+or the views below; they never see the driver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+import pyarrow as pa
+
+from ..errors import ConfigError, ReadOnlyStoreError
+from ._batch import Batch, ImportReport
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Backend", "Store", "StoreInfo"]
+
+
+class Backend(Protocol):
+    name: str
+    dialect: str
+    read_only: bool
+
+    def query(self, sql: str, params: dict[str, object] | None = None) -> pa.Table: ...
+
+    def scan(self, table: str, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]: ...
+
+    def schema_version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreInfo:
+    """What a store holds. Identical on every backend for the same data."""
+
+    schema_version: int
+    events: int
+    objects: int
+    event_object_links: int
+    object_object_links: int
+    aliases: int
+    import_runs: int
+    quarantined: int
+    first_event: dt.datetime | None
+    last_event: dt.datetime | None
+    objects_by_type: dict[str, int]
+    events_by_type: dict[str, int]
+
+    def to_dict(self) -> dict[str, object]:
+        d = dataclasses.asdict(self)
+        for key in ("first_event", "last_event"):
+            d[key] = d[key].isoformat() if d[key] is not None else None
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+def _counts(table: pa.Table) -> dict[str, int]:
+    return {k: int(v) for k, v in zip(table.column(0).to_pylist(), table.column(1).to_pylist())}
+
+
+class Store:
+    """An OCEL 2.0 shaped event store. Make one with :func:`journeymine.connect` or
+    :func:`journeymine.connect_spark`; close it (or use it as a context manager) when done."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = getattr(self.backend, "path", "")
+        return f"<Store {self.backend.name} {where}>".replace(" >", ">")
+
+    # -- the seam -----------------------------------------------------------------------------------
+    def query(self, sql: str, params: dict[str, object] | None = None) -> pa.Table:
+        """Run one SELECT in the portable SQL subset (DuckDB dialect, ``$name`` parameters)."""
+        return self.backend.query(sql, params)
+
+    def scan(self, table: str, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Stream one of the store's tables (see ``journeymine.store.TABLES``) as Arrow batches."""
+        return self.backend.scan(table, batch_size)
+
+    # -- writes -------------------------------------------------------------------------------------
+    def _writer(self):
+        if self.backend.read_only:
+            raise ReadOnlyStoreError(f"The {self.backend.name} store is read-only; load into a DuckDB store")
+        return self.backend
+
+    def load(
+        self, batches: Iterable[Batch], *, source: str = "<batches>", format: str = "batches",
+        parameters: dict[str, object] | None = None,
+    ) -> ImportReport:
+        """Load the batches of one import in one transaction: the only way records get in."""
+        report = self._writer().load(
+            batches, source=source, format=format, parameters=json.dumps(parameters or {}, default=str)
+        )
+        log.info(
+            "import %d of %s: %d events, %d objects, %d links, %d refused, %d duplicates in %.2fs",
+            report.run_id, source, report.events_imported, report.objects_imported,
+            report.links_imported, report.refused, report.duplicates_skipped, report.seconds,
+        )
+        return report
+
+    def identify(
+        self, anonymous_id: str, customer_id: str, *, anonymous_type: str = "visitor",
+        customer_type: str = "customer", at: dt.datetime | None = None,
+    ) -> bool:
+        """Merge an anonymous visitor's journey into a known customer's.
+
+        Both objects are created if the store does not hold them yet (an identify may arrive before
+        the events). The merge is recorded in ``alias`` with its time and never deleted; journeys read
+        afterwards list the visitor's events under the customer. Idempotent: the same merge again
+        returns ``False`` and changes nothing. Merging the visitor into a *different* object, or a
+        merge that would make a cycle, raises :class:`~journeymine.errors.IdentityConflictError`.
+        Merges chain: a customer merged into another customer takes its visitors along.
+        """
+        return self.identify_many([(anonymous_id, customer_id)], anonymous_type=anonymous_type,
+                                  customer_type=customer_type, at=at) == 1
+
+    def identify_many(
+        self, pairs: Iterable[tuple[str, str]], *, anonymous_type: str = "visitor",
+        customer_type: str = "customer", at: dt.datetime | None = None,
+    ) -> int:
+        """:meth:`identify` for many ``(anonymous_id, customer_id)`` pairs in one transaction;
+        returns the number of new merges."""
+        pairs = list(pairs)
+        if not pairs:
+            return 0
+        return self._writer().identify(pairs, anonymous_type=anonymous_type, customer_type=customer_type, at=at)
+
+    # -- views --------------------------------------------------------------------------------------
+    def journey(self, object_id: str, *, object_type: str = "customer") -> pa.Table:
+        """The journey view of one object: its events (and those of objects merged into it) by time.
+
+        Columns ``event_id, activity, time, attributes``; ties in time keep load order.
+        """
+        found = self.query(
+            "SELECT code FROM object WHERE type = $t AND id = $i", {"t": object_type, "i": str(object_id)}
+        )
+        if found.num_rows == 0:
+            raise ConfigError(
+                f"The object_id parameter of journey must name a stored {object_type!r} object. "
+                f"Got {object_id!r} instead."
+            )
+        return self.query(
+            """
+            SELECT e.id AS event_id, e.type AS activity, s.time, CAST(e.attributes AS VARCHAR) AS attributes
+            FROM seq s JOIN event e ON e.code = s.event_code
+            WHERE s.object_type = $t AND s.object_code = $c
+            ORDER BY s.time, s.event_code
+            """,
+            {"t": object_type, "c": found.column(0)[0].as_py()},
+        )
+
+    def journey_view(self, object_type: str = "customer") -> pa.Table:
+        """The journey view of every object of a type: ``object_id, event_id, activity, time``, ordered
+        by (object, time, load order). Same as :meth:`process_view`; named for the customer side."""
+        return self.process_view(object_type).rename_columns(["object_id", "event_id", "activity", "time"])
+
+    def process_view(self, object_type: str) -> pa.Table:
+        """The process view of an object type: one case per object of that type, its events by time.
+
+        Columns ``case_id, event_id, activity, time``. This is pm4py's ``ocel_flattening``: an event
+        linked to several objects of the type appears once in each of their cases. Ties in time are
+        ordered by load order (source order within a file). Aliases are resolved, so a visitor merged
+        into a customer is part of the customer's case.
+        """
+        return self.query(
+            """
+            SELECT o.id AS case_id, e.id AS event_id, e.type AS activity, s.time
+            FROM seq s JOIN object o ON o.code = s.object_code JOIN event e ON e.code = s.event_code
+            WHERE s.object_type = $t
+            ORDER BY s.object_code, s.time, s.event_code
+            """,
+            {"t": object_type},
+        )
+
+    def quarantine(self, run_id: int | None = None) -> pa.Table:
+        """Refused records with their run, position in the source, reason and the record itself."""
+        where = "" if run_id is None else "WHERE q.run_id = $r"
+        return self.query(
+            f"""SELECT q.run_id, r.source, q.position, q.reason, q.record
+                FROM quarantine q LEFT JOIN import_run r ON r.id = q.run_id {where}
+                ORDER BY q.run_id""",
+            {} if run_id is None else {"r": run_id},
+        )
+
+    def runs(self) -> pa.Table:
+        """The import runs: what each import took and refused."""
+        return self.query("SELECT * FROM import_run ORDER BY id")
+
+    def info(self) -> StoreInfo:
+        """Counts of events, objects by type, event types, links and the time range."""
+        totals = self.query(
+            """
+            SELECT (SELECT count(*) FROM event) AS events,
+                   (SELECT count(*) FROM object) AS objects,
+                   (SELECT count(*) FROM event_object) AS e2o,
+                   (SELECT count(*) FROM object_object) AS o2o,
+                   (SELECT count(*) FROM alias) AS aliases,
+                   (SELECT count(*) FROM import_run) AS runs,
+                   (SELECT count(*) FROM quarantine) AS quarantined,
+                   (SELECT min(time) FROM event) AS first_event,
+                   (SELECT max(time) FROM event) AS last_event
+            """
+        ).to_pylist()[0]
+        return StoreInfo(
+            schema_version=self.backend.schema_version(),
+            events=totals["events"],
+            objects=totals["objects"],
+            event_object_links=totals["e2o"],
+            object_object_links=totals["o2o"],
+            aliases=totals["aliases"],
+            import_runs=totals["runs"],
+            quarantined=totals["quarantined"],
+            first_event=totals["first_event"],
+            last_event=totals["last_event"],
+            objects_by_type=_counts(self.query("SELECT type, count(*) FROM object GROUP BY type ORDER BY type")),
+            events_by_type=_counts(self.query("SELECT type, count(*) FROM event GROUP BY type ORDER BY type")),
+        )
