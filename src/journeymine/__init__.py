@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from . import errors
+from .ingest import read_csv, read_frame, read_parquet
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
 
 __version__ = "0.1.0"
@@ -24,6 +25,9 @@ __all__ = [
     "connect",
     "connect_spark",
     "errors",
+    "read_csv",
+    "read_frame",
+    "read_parquet",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

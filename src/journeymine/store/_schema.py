@@ -43,6 +43,8 @@ MIGRATIONS: dict[int, list[str]] = {
     # 2: integer-coded event types and the (object, time)-ordered sequence projection.
     2: [
         "CREATE TABLE event_type (code INTEGER NOT NULL, name VARCHAR NOT NULL)",
+        """INSERT INTO event_type
+           SELECT row_number() OVER (ORDER BY min(code)) - 1, type FROM event GROUP BY type""",
         """CREATE TABLE seq (
             object_type VARCHAR NOT NULL, object_code BIGINT NOT NULL, time TIMESTAMP NOT NULL,
             type_code INTEGER NOT NULL, event_code BIGINT NOT NULL)""",

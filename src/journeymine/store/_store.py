@@ -102,7 +102,10 @@ class Store:
     # -- writes -------------------------------------------------------------------------------------
     def _writer(self):
         if self.backend.read_only:
-            raise ReadOnlyStoreError(f"The {self.backend.name} store is read-only; load into a DuckDB store")
+            raise ReadOnlyStoreError(
+                f"This {self.backend.name} store is open read-only; writes need a DuckDB store opened with "
+                "jm.connect(path) (read_only=False)"
+            )
         return self.backend
 
     def load(
