@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from . import errors
-from .ingest import read_csv, read_frame, read_parquet
+from .ingest import guess_format, read, read_csv, read_frame, read_parquet
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
 
 __version__ = "0.1.0"
@@ -25,6 +25,8 @@ __all__ = [
     "connect",
     "connect_spark",
     "errors",
+    "guess_format",
+    "read",
     "read_csv",
     "read_frame",
     "read_parquet",

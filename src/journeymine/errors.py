@@ -8,6 +8,7 @@ caller would naturally catch (``ValueError``, ``FileNotFoundError``, ...)::
     JourneymineError                      code            status
     ├── ConfigError(ValueError)           config_error      400   a parameter has a bad value
     ├── StoreError                        store_error       500
+    │   ├── StoreNotFoundError(FileNotFoundError) store_not_found 404 no store at that path
     │   ├── SchemaVersionError            schema_version    409   store file newer than this release
     │   ├── ReadOnlyStoreError            read_only         409   write on a read-only store (Spark)
     │   └── BackendError(RuntimeError)    backend_error     500   the database engine failed
@@ -37,6 +38,7 @@ __all__ = [
     "SchemaVersionError",
     "SourceNotFoundError",
     "StoreError",
+    "StoreNotFoundError",
 ]
 
 
@@ -68,6 +70,13 @@ class StoreError(JourneymineError):
 
     code = "store_error"
     status = 500
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """A store (file or Parquet folder) that should exist does not."""
+
+    code = "store_not_found"
+    status = 404
 
 
 class SchemaVersionError(StoreError):

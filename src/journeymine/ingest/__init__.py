@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._dispatch import guess_format, read
 from ._tabular import read_csv, read_frame, read_parquet
 
-__all__ = ["read_csv", "read_frame", "read_parquet"]
+__all__ = ["guess_format", "read", "read_csv", "read_frame", "read_parquet"]

@@ -1,0 +1,7 @@
+"""The ``journeymine`` command line: thin over the facade; errors become one line and a non-zero exit."""
+
+from __future__ import annotations
+
+from ._app import app, main
+
+__all__ = ["app", "main"]
