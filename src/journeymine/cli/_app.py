@@ -54,7 +54,8 @@ def _edge(as_json: bool) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _progress(label: str, as_json: bool) -> Iterator[None]:
-    if as_json:
+    """A spinner with elapsed time on stderr while long work runs (only on a terminal)."""
+    if as_json or not err.is_terminal:
         yield
         return
     columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
