@@ -19,24 +19,34 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ._batch import Batch
+from ._batch import SCHEMAS, Batch
 
 __all__ = ["BatchLoader"]
 
-_RESOLVE = """
-    SELECT r.*, o.code AS {alias}, count(o.code) OVER (PARTITION BY r._row) AS {alias}_n
-    FROM {rel} r LEFT JOIN object o
-      ON o.id = r.{id_col} AND (r.{type_col} IS NULL OR o.type = r.{type_col})
-"""
+
+def _resolve_sql(rel: str, id_col: str, type_col: str, alias: str) -> str:
+    """SELECT every row of ``rel`` with ``{alias}`` (the object code, null when unresolved) and
+    ``{alias}_n`` (how many objects matched: 1 is good, 0 unknown, >1 ambiguous). Typed references
+    are a plain hash join; untyped ones match on id alone and are counted."""
+    return f"""
+        SELECT r.*, o.code AS {alias}, CASE WHEN o.code IS NULL THEN 0 ELSE 1 END AS {alias}_n
+        FROM {rel} r LEFT JOIN object o ON o.type = r.{type_col} AND o.id = r.{id_col}
+        WHERE r.{type_col} IS NOT NULL
+        UNION ALL
+        SELECT r.*, m.code AS {alias}, coalesce(m.n, 0) AS {alias}_n
+        FROM {rel} r LEFT JOIN (SELECT id, min(code) AS code, count(*) AS n FROM object GROUP BY id) m
+          ON m.id = r.{id_col}
+        WHERE r.{type_col} IS NULL
+    """
 
 
 class BatchLoader:
     def __init__(self, con, run_id: int):
+        con.execute("CREATE OR REPLACE TEMP TABLE _keys (h VARCHAR, n BIGINT)")
         self.con = con
         self.run_id = run_id
         self.counts = {"events": 0, "objects": 0, "links": 0, "refused": 0, "duplicates": 0}
         self._event_base = con.execute("SELECT coalesce(max(code), -1) + 1 FROM event").fetchall()[0][0]
-        self._keys_table = False
 
     # -- objects ------------------------------------------------------------------------------------
     def _next_object_code(self) -> int:
@@ -82,11 +92,16 @@ class BatchLoader:
         return [r[0] for r in rows]
 
     # -- one batch ----------------------------------------------------------------------------------
-    def add(self, batch: Batch) -> None:
+    def _scalar(self, sql: str, params: dict | None = None) -> int:
+        """Run a statement and return the single number it yields (a count, or rows written)."""
+        return int(self.con.execute(sql, params or {}).fetchall()[0][0])
+
+    def add(self, batch: Batch, *, more: bool = False) -> None:
+        """Write one batch; ``more`` says further batches of the same import follow."""
         if batch.objects is not None:
             self.counts["objects"] += self._insert_objects(batch.objects)
         if batch.events is not None and batch.events.num_rows:
-            self._add_events(batch.events, batch.event_objects)
+            self._add_events(batch.events, batch.event_objects, more)
         if batch.object_objects is not None and batch.object_objects.num_rows:
             self._add_object_objects(batch.object_objects)
         if batch.object_changes is not None and batch.object_changes.num_rows:
@@ -108,95 +123,106 @@ class BatchLoader:
         ).fetchall()[0][0]
         self.counts["refused"] += int(n)
 
-    def _add_events(self, events: pa.Table, links: pa.Table | None) -> None:
+    def _add_events(self, events: pa.Table, links: pa.Table | None, more: bool) -> None:
         con = self.con
-        if not self._keys_table:
-            con.execute("CREATE OR REPLACE TEMP TABLE _keys (h VARCHAR, n BIGINT)")
-            self._keys_table = True
-        con.register("_b_events", events)
         if links is None:
-            links = Batch(event_objects=pa.table({"event_ord": pa.array([], pa.int64()), "object_type": pa.array([], pa.string()),
-                                                  "object_id": pa.array([], pa.string()), "qualifier": pa.array([], pa.string())})).event_objects
+            links = pa.Table.from_batches([], schema=SCHEMAS["event_objects"])
+        con.register("_b_events", events)
         con.register("_b_links", links.append_column("_row", pa.array(np.arange(links.num_rows, dtype=np.int64))))
         try:
-            # 1. ids: given, or md5 of the content key + its occurrence number in this import.
+            # 1. ids: given, or the content hash; repeats of a hash (in this import) get "-n" below.
             con.execute(
                 """
                 CREATE OR REPLACE TEMP TABLE _ev AS
-                WITH k AS (
-                    SELECT *, CASE WHEN id IS NULL THEN substr(md5(key), 1, 20) END AS h FROM _b_events
-                ), r AS (
-                    SELECT k.*, row_number() OVER (PARTITION BY h ORDER BY ord) - 1 + coalesce(kk.n, 0) AS occ
-                    FROM k LEFT JOIN _keys kk USING (h)
+                SELECT ord, coalesce(id, substr(md5(key), 1, 20)) AS id, id IS NULL AS hashed,
+                       type, time, attributes
+                FROM _b_events
+                """
+            )
+            repeated = self._scalar(
+                """
+                CREATE OR REPLACE TEMP TABLE _rep AS
+                SELECT id FROM _ev GROUP BY id HAVING count(*) > 1
+                UNION SELECT h FROM _keys WHERE h IN (SELECT id FROM _ev WHERE hashed)
+                """
+            )
+            if repeated:
+                con.execute(
+                    """
+                    CREATE OR REPLACE TEMP TABLE _occ AS
+                    SELECT ev.ord, ev.id || '-' || (row_number() OVER (PARTITION BY ev.id ORDER BY ev.ord)
+                                                    - 1 + coalesce(k.n, 0)) AS new_id
+                    FROM _ev ev SEMI JOIN _rep r ON r.id = ev.id LEFT JOIN _keys k ON k.h = ev.id
+                    WHERE ev.hashed
+                    """
                 )
-                SELECT ord, coalesce(id, CASE WHEN occ = 0 THEN h ELSE h || '-' || occ END) AS id,
-                       type, time, attributes, h
-                FROM r
-                """
+                con.execute(
+                    """
+                    UPDATE _ev SET id = CASE WHEN o.new_id LIKE '%-0' THEN _ev.id ELSE o.new_id END
+                    FROM _occ o WHERE o.ord = _ev.ord
+                    """
+                )
+            if more:  # remember content-hash counts for the next batches of this import
+                con.execute(
+                    """
+                    INSERT INTO _keys SELECT split_part(id, '-', 1) AS h, count(*) FROM _ev WHERE hashed GROUP BY h
+                    """
+                )
+                con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT h, sum(n)::BIGINT AS n FROM _keys GROUP BY h")
+            # 2. resolve links to object codes; an unresolved or ambiguous link refuses its event.
+            con.execute("CREATE OR REPLACE TEMP TABLE _lk AS " + _resolve_sql("_b_links", "object_id", "object_type", "object_code"))
+            refused = self._scalar(
+                "CREATE OR REPLACE TEMP TABLE _bad AS SELECT DISTINCT event_ord FROM _lk WHERE object_code_n <> 1"
             )
-            con.execute(
-                """
-                CREATE OR REPLACE TEMP TABLE _keys AS
-                SELECT h, sum(n)::BIGINT AS n FROM (
-                    SELECT h, n FROM _keys UNION ALL
-                    SELECT h, count(*) FROM _ev WHERE h IS NOT NULL GROUP BY h
-                ) GROUP BY h
-                """
-            )
-            # 2. resolve links to object codes; unresolved or ambiguous links refuse their event.
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _lk AS "
-                + _RESOLVE.format(alias="object_code", rel="_b_links", id_col="object_id", type_col="object_type")
-            )
-            self._quarantine_sql(
-                """
-                SELECT 'event ' || to_json(e.id)::VARCHAR || ' (record ' || (e.ord + 1) || ')' AS position,
-                       string_agg(CASE WHEN l.object_code_n = 0 THEN 'unknown object reference '
-                                       ELSE 'ambiguous object reference ' END
-                                  || to_json(l.object_id)::VARCHAR
-                                  || coalesce(' of type ' || to_json(l.object_type)::VARCHAR, ''), '; ') AS reason,
-                       to_json({id: e.id, type: e.type, time: e.time, attributes: e.attributes::JSON})::VARCHAR AS record
-                FROM _ev e JOIN (SELECT DISTINCT event_ord, object_id, object_type, object_code_n FROM _lk
-                                 WHERE object_code_n <> 1) l ON l.event_ord = e.ord
-                GROUP BY e.ord, e.id, e.type, e.time, e.attributes
-                """
-            )
-            # 3. new events: not refused, first of their id in this import, not in the store.
-            con.execute(
-                """
-                CREATE OR REPLACE TEMP TABLE _new AS
-                SELECT ev.* FROM _ev ev
-                WHERE ev.ord NOT IN (SELECT event_ord FROM _lk WHERE object_code_n <> 1)
-                QUALIFY row_number() OVER (PARTITION BY ev.id ORDER BY ev.ord) = 1
-                """
-            )
+            if refused:
+                self._quarantine_sql(
+                    """
+                    SELECT 'event ' || to_json(e.id)::VARCHAR || ' (record ' || (e.ord + 1) || ')' AS position,
+                           string_agg(CASE WHEN l.object_code_n = 0 THEN 'unknown object reference '
+                                           ELSE 'ambiguous object reference ' END
+                                      || to_json(l.object_id)::VARCHAR
+                                      || coalesce(' of type ' || to_json(l.object_type)::VARCHAR, ''), '; ') AS reason,
+                           to_json({id: e.id, type: e.type, time: e.time, attributes: e.attributes::JSON})::VARCHAR
+                               AS record
+                    FROM _ev e JOIN (SELECT DISTINCT event_ord, object_id, object_type, object_code_n FROM _lk
+                                     WHERE object_code_n <> 1) l ON l.event_ord = e.ord
+                    GROUP BY e.ord, e.id, e.type, e.time, e.attributes
+                    """
+                )
+                con.execute("DELETE FROM _ev WHERE ord IN (SELECT event_ord FROM _bad)")
+            # 3. duplicates: a given id repeated in this import (first wins) or already in the store.
+            if repeated:
+                con.execute(
+                    """
+                    DELETE FROM _ev WHERE ord IN (
+                        SELECT ord FROM (SELECT ord, row_number() OVER (PARTITION BY id ORDER BY ord) AS k FROM _ev
+                                         WHERE id IN (SELECT id FROM _rep)) WHERE k > 1)
+                    """
+                )
             if self._event_base > 0 or self.counts["events"]:
-                con.execute("DELETE FROM _new WHERE id IN (SELECT id FROM event)")
-            new = con.execute("SELECT count(*) FROM _new").fetchall()[0][0]
-            refused_events = con.execute(
-                "SELECT count(DISTINCT event_ord) FROM _lk WHERE object_code_n <> 1"
-            ).fetchall()[0][0]
-            self.counts["duplicates"] += events.num_rows - refused_events - new
+                con.execute("DELETE FROM _ev WHERE id IN (SELECT id FROM event)")
+            new = self._scalar("SELECT count(*) FROM _ev")
+            self.counts["duplicates"] += events.num_rows - refused - new
             con.execute(
                 """
                 INSERT INTO event_type
                 SELECT (SELECT coalesce(max(code), -1) FROM event_type) + row_number() OVER (ORDER BY first_ord), type
-                FROM (SELECT type, min(ord) AS first_ord FROM _new GROUP BY type) n
+                FROM (SELECT type, min(ord) AS first_ord FROM _ev GROUP BY type) n
                 WHERE type NOT IN (SELECT name FROM event_type)
                 """
             )
             con.execute(
-                "INSERT INTO event SELECT $base + ord, id, type, time, attributes, $run FROM _new ORDER BY ord",
+                "INSERT INTO event SELECT $base + ord, id, type, time, attributes, $run FROM _ev",
                 {"base": self._event_base, "run": self.run_id},
             )
-            n_links = con.execute(
-                """
+            kept = "" if new == events.num_rows else "WHERE l.event_ord IN (SELECT ord FROM _ev)"
+            n_links = self._scalar(
+                f"""
                 INSERT INTO event_object
-                SELECT DISTINCT $base + l.event_ord, l.object_code, l.qualifier
-                FROM _lk l SEMI JOIN _new n ON n.ord = l.event_ord
+                SELECT DISTINCT $base + l.event_ord, l.object_code, l.qualifier FROM _lk l {kept}
                 """,
                 {"base": self._event_base},
-            ).fetchall()[0][0]
+            )
             self.counts["events"] += int(new)
             self.counts["links"] += int(n_links)
         finally:
@@ -208,12 +234,10 @@ class BatchLoader:
         con.register("_b_o2o", rel.append_column("_row", pa.array(np.arange(rel.num_rows, dtype=np.int64))))
         try:
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _o2o_s AS "
-                + _RESOLVE.format(alias="s_code", rel="_b_o2o", id_col="source_id", type_col="source_type")
+                "CREATE OR REPLACE TEMP TABLE _o2o_s AS " + _resolve_sql("_b_o2o", "source_id", "source_type", "s_code")
             )
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _o2o AS "
-                + _RESOLVE.format(alias="t_code", rel="_o2o_s", id_col="target_id", type_col="target_type")
+                "CREATE OR REPLACE TEMP TABLE _o2o AS " + _resolve_sql("_o2o_s", "target_id", "target_type", "t_code")
             )
             self._quarantine_sql(
                 """
@@ -245,8 +269,7 @@ class BatchLoader:
         con.register("_b_chg", changes.append_column("_row", pa.array(np.arange(changes.num_rows, dtype=np.int64))))
         try:
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _chg AS "
-                + _RESOLVE.format(alias="o_code", rel="_b_chg", id_col="object_id", type_col="object_type")
+                "CREATE OR REPLACE TEMP TABLE _chg AS " + _resolve_sql("_b_chg", "object_id", "object_type", "o_code")
             )
             self._quarantine_sql(
                 """
@@ -270,8 +293,6 @@ class BatchLoader:
             con.unregister("_b_chg")
 
     def finish(self) -> dict[str, int]:
-        if self._keys_table:
-            self.con.execute("DROP TABLE IF EXISTS _keys")
-        for name in ("_ev", "_lk", "_new", "_o2o_s", "_o2o", "_chg"):
+        for name in ("_keys", "_ev", "_rep", "_occ", "_lk", "_bad", "_o2o_s", "_o2o", "_chg"):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
         return dict(self.counts)
