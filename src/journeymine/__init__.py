@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from . import errors
-from .ingest import guess_format, read, read_csv, read_frame, read_parquet
+from .export import write_ocel
+from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
 
 __version__ = "0.1.0"
@@ -29,7 +30,9 @@ __all__ = [
     "read",
     "read_csv",
     "read_frame",
+    "read_ocel",
     "read_parquet",
+    "write_ocel",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

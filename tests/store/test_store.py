@@ -174,3 +174,10 @@ def test_store_file_persists_across_connections(tmp_path):
         assert s.info().events == 5
         with pytest.raises(jm.errors.ReadOnlyStoreError):
             s.load([_shop_batch()])
+
+
+def test_links_to_events_outside_the_batch_are_not_stored(store):
+    batch = jm.Batch(events=_events([(0, "e1", None, "view", 0, None)]), objects=_objects([("customer", "c1")]),
+                     event_objects=_links([(0, "customer", "c1"), (5, "customer", "c1")]))
+    assert store.load([batch]).links_imported == 1
+    assert store.info().event_object_links == 1

@@ -1,1 +1,7 @@
 """Exporters: write a store's events and objects as OCEL 2.0, XES or a Parquet layout."""
+
+from __future__ import annotations
+
+from ._ocel import write_ocel
+
+__all__ = ["write_ocel"]

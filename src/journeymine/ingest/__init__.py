@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._dispatch import guess_format, read
+from ._ocel import read_ocel
 from ._tabular import read_csv, read_frame, read_parquet
 
-__all__ = ["guess_format", "read", "read_csv", "read_frame", "read_parquet"]
+__all__ = ["guess_format", "read", "read_csv", "read_frame", "read_ocel", "read_parquet"]

@@ -215,11 +215,11 @@ class BatchLoader:
                 "INSERT INTO event SELECT $base + ord, id, type, time, attributes, $run FROM _ev",
                 {"base": self._event_base, "run": self.run_id},
             )
-            kept = "" if new == events.num_rows else "WHERE l.event_ord IN (SELECT ord FROM _ev)"
             n_links = self._scalar(
-                f"""
+                """
                 INSERT INTO event_object
-                SELECT DISTINCT $base + l.event_ord, l.object_code, l.qualifier FROM _lk l {kept}
+                SELECT DISTINCT $base + l.event_ord, l.object_code, l.qualifier
+                FROM _lk l SEMI JOIN _ev e ON e.ord = l.event_ord
                 """,
                 {"base": self._event_base},
             )
