@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from . import errors
-from .export import write_ocel
+from .export import write_ocel, write_parquet
 from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
 
@@ -33,6 +33,7 @@ __all__ = [
     "read_ocel",
     "read_parquet",
     "write_ocel",
+    "write_parquet",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

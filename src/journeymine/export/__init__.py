@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from ._ocel import write_ocel
+from ._parquet import write_parquet
 
-__all__ = ["write_ocel"]
+__all__ = ["write_ocel", "write_parquet"]

@@ -19,6 +19,7 @@ import pyarrow as pa
 from ..errors import BackendError, IdentityConflictError, SchemaVersionError, StoreError
 from ._batch import Batch, ImportReport
 from ._loader import BatchLoader
+from ._results import normalise_result
 from ._schema import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class DuckDBBackend:
     # -- reads --------------------------------------------------------------------------------------
     def query(self, sql: str, params: dict[str, object] | None = None) -> pa.Table:
         try:
-            return self.con.sql(sql, params=params or None).to_arrow_table()
+            return normalise_result(self.con.sql(sql, params=params or None).to_arrow_table())
         except duckdb.Error as exc:
             raise BackendError(f"DuckDB query failed: {exc}") from exc
 

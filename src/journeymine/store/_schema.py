@@ -16,7 +16,7 @@ missing steps in one transaction; opening a newer one fails with :class:`SchemaV
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES"]
+__all__ = ["LAYOUT_FORMAT", "LAYOUT_VERSION", "MANIFEST", "MIGRATIONS", "SCHEMA_VERSION", "TABLES"]
 
 MIGRATIONS: dict[int, list[str]] = {
     # 1: the OCEL 2.0 tables, import runs and quarantine.
@@ -67,3 +67,9 @@ TABLES = (
     "import_run",
     "quarantine",
 )
+
+# The Parquet layout (``jm.write_parquet``, read by the Spark backend): one folder per table of TABLES,
+# plus a manifest file naming the format, its version and the schema version.
+MANIFEST = "_journeymine.json"
+LAYOUT_FORMAT = "journeymine-parquet"
+LAYOUT_VERSION = 1
