@@ -198,12 +198,13 @@ class Store:
         )
 
     def quarantine(self, run_id: int | None = None) -> pa.Table:
-        """Refused records with their run, position in the source, reason and the record itself."""
+        """Refused records with their run, position in the source, reason and the record itself,
+        ordered by run, then position text (the same order on every backend)."""
         where = "" if run_id is None else "WHERE q.run_id = $r"
         return self.query(
             f"""SELECT q.run_id, r.source, q.position, q.reason, q.record
                 FROM quarantine q LEFT JOIN import_run r ON r.id = q.run_id {where}
-                ORDER BY q.run_id""",
+                ORDER BY q.run_id, q.position, q.reason, q.record""",
             {} if run_id is None else {"r": run_id},
         )
 
