@@ -58,6 +58,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ExportError
 from ..store import SCHEMA_VERSION, TABLES
+from ..store._results import canonical_type
 from ..store._schema import LAYOUT_FORMAT, LAYOUT_VERSION, MANIFEST
 
 if TYPE_CHECKING:
@@ -96,19 +97,8 @@ def partition_dir(value: str) -> str:
     return f"{PARTITION_COLUMN}={escaped}"
 
 
-def _plain_type(t: pa.DataType) -> pa.DataType:
-    """Large and view string/binary types as the plain ones (the layout's declared types)."""
-    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return pa.string()
-    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
-        return pa.binary()
-    if pa.types.is_timestamp(t) and t.tz is not None:
-        return pa.timestamp(t.unit)
-    return t
-
-
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([pa.field(f.name, _plain_type(f.type)) for f in schema])
+    return pa.schema([pa.field(f.name, canonical_type(f.type)) for f in schema])
 
 
 class _PartitionWriter:

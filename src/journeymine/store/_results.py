@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["normalise_result"]
+__all__ = ["canonical_type", "normalise_result"]
 
 
-def _canonical_type(t: pa.DataType) -> pa.DataType:
+def canonical_type(t: pa.DataType) -> pa.DataType:
+    """The type every backend returns for ``t`` (see :func:`normalise_result`)."""
     if pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return pa.string()
     if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
@@ -17,9 +18,9 @@ def _canonical_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_decimal(t) and t.precision == 38 and t.scale == 0:
         return pa.int64()  # DuckDB's HUGEINT, e.g. sum() of integers; Spark's sum is BIGINT
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return pa.list_(_canonical_type(t.value_type))  # child field "item", as pyarrow names it
+        return pa.list_(canonical_type(t.value_type))  # child field "item", as pyarrow names it
     if pa.types.is_struct(t):
-        return pa.struct([pa.field(f.name, _canonical_type(f.type)) for f in t])
+        return pa.struct([pa.field(f.name, canonical_type(f.type)) for f in t])
     return t
 
 
@@ -37,7 +38,7 @@ def normalise_result(table: pa.Table) -> pa.Table:
     >>> normalise_result(t).schema.types
     [DataType(int64), DataType(string)]
     """
-    fields = [pa.field(f.name, _canonical_type(f.type), nullable=True) for f in table.schema]
+    fields = [pa.field(f.name, canonical_type(f.type), nullable=True) for f in table.schema]
     target = pa.schema(fields)
     if table.schema.equals(target, check_metadata=True):
         return table
