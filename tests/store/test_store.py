@@ -181,3 +181,33 @@ def test_links_to_events_outside_the_batch_are_not_stored(store):
                      event_objects=_links([(0, "customer", "c1"), (5, "customer", "c1")]))
     assert store.load([batch]).links_imported == 1
     assert store.info().event_object_links == 1
+
+
+def test_content_ids_stay_with_their_events_in_a_large_multi_chunk_batch(store):
+    n, chunks = 300_000, 7
+    keys = [f"k{i}" for i in range(n)]
+    step = n // chunks + 1
+    events = pa.table({
+        "ord": pa.chunked_array([pa.array(range(i, min(i + step, n)), pa.int64()) for i in range(0, n, step)]),
+        "id": pa.nulls(n, pa.string()), "key": keys, "type": [f"t{i % 13}" for i in range(n)],
+        "time": pa.array([T0 + dt.timedelta(seconds=i) for i in range(n)], pa.timestamp("us")),
+        "attributes": [f'{{"k": "k{i}"}}' for i in range(n)],
+    })
+    links = pa.table({"event_ord": pa.array(range(n), pa.int64()), "object_type": ["customer"] * n,
+                      "object_id": [f"c{i % 1000}" for i in range(n)], "qualifier": pa.nulls(n, pa.string())})
+    objects = pa.table({"type": ["customer"] * 1000, "id": [f"c{i}" for i in range(1000)],
+                        "attributes": pa.nulls(1000, pa.string())})
+    assert store.load([jm.Batch(events=events, objects=objects, event_objects=links)]).events_imported == n
+    mismatched = store.query(
+        """SELECT count(*) AS n FROM event
+           WHERE id <> substr(md5(json_extract_string(attributes, '$.k')), 1, 20)
+              OR type <> 't' || (CAST(substr(json_extract_string(attributes, '$.k'), 2) AS BIGINT) % 13)
+              OR code <> CAST(substr(json_extract_string(attributes, '$.k'), 2) AS BIGINT)"""
+    )["n"][0].as_py()
+    assert mismatched == 0
+    links_back = store.query(
+        """SELECT o.id AS object_id, json_extract_string(e.attributes, '$.k') AS k
+           FROM event_object eo JOIN event e ON e.code = eo.event_code JOIN object o ON o.code = eo.object_code"""
+    ).to_pylist()
+    assert len(links_back) == n
+    assert all(r["object_id"] == f"c{int(r['k'][1:]) % 1000}" for r in links_back)

@@ -119,12 +119,8 @@ class DuckDBBackend:
         def run() -> ImportReport:
             run_id = self.con.execute("SELECT coalesce(max(id), 0) + 1 FROM import_run").fetchall()[0][0]
             loader = BatchLoader(self.con, run_id)
-            iterator = iter(batches)
-            batch = next(iterator, None)
-            while batch is not None:
-                following = next(iterator, None)
-                loader.add(batch, more=following is not None)
-                batch = following
+            for batch in batches:
+                loader.add(batch)
             counts = loader.finish()
             if counts["events"] or counts["links"]:
                 self._rebuild_seq()

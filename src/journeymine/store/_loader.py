@@ -42,7 +42,6 @@ def _resolve_sql(rel: str, id_col: str, type_col: str, alias: str) -> str:
 
 class BatchLoader:
     def __init__(self, con, run_id: int):
-        con.execute("CREATE OR REPLACE TEMP TABLE _keys (h VARCHAR, n BIGINT)")
         self.con = con
         self.run_id = run_id
         self.counts = {"events": 0, "objects": 0, "links": 0, "refused": 0, "duplicates": 0}
@@ -96,12 +95,12 @@ class BatchLoader:
         """Run a statement and return the single number it yields (a count, or rows written)."""
         return int(self.con.execute(sql, params or {}).fetchall()[0][0])
 
-    def add(self, batch: Batch, *, more: bool = False) -> None:
-        """Write one batch; ``more`` says further batches of the same import follow."""
+    def add(self, batch: Batch) -> None:
+        """Write one batch of the import."""
         if batch.objects is not None:
             self.counts["objects"] += self._insert_objects(batch.objects)
         if batch.events is not None and batch.events.num_rows:
-            self._add_events(batch.events, batch.event_objects, more)
+            self._add_events(batch.events, batch.event_objects)
         if batch.object_objects is not None and batch.object_objects.num_rows:
             self._add_object_objects(batch.object_objects)
         if batch.object_changes is not None and batch.object_changes.num_rows:
@@ -123,52 +122,46 @@ class BatchLoader:
         ).fetchall()[0][0]
         self.counts["refused"] += int(n)
 
-    def _add_events(self, events: pa.Table, links: pa.Table | None, more: bool) -> None:
+    def _add_events(self, events: pa.Table, links: pa.Table | None) -> None:
         con = self.con
         if links is None:
             links = pa.Table.from_batches([], schema=SCHEMAS["event_objects"])
         con.register("_b_events", events)
         con.register("_b_links", links.append_column("_row", pa.array(np.arange(links.num_rows, dtype=np.int64))))
         try:
-            # 1. ids: given, or the content hash; repeats of a hash (in this import) get "-n" below.
+            # 1. ids only (the wide columns are copied once, by the final INSERT): given, or the
+            #    content hash; repeats of a hash in this import are numbered "-n" below.
             con.execute(
                 """
-                CREATE OR REPLACE TEMP TABLE _ev AS
-                SELECT ord, coalesce(id, substr(md5(key), 1, 20)) AS id, id IS NULL AS hashed,
-                       type, time, attributes
-                FROM _b_events
+                CREATE OR REPLACE TEMP TABLE _ids AS
+                SELECT ord, coalesce(id, substr(md5(key), 1, 20)) AS id, id IS NULL AS hashed FROM _b_events
                 """
             )
+            earlier = self.counts["events"] > 0  # earlier batches of this import are in `event` already
             repeated = self._scalar(
-                """
-                CREATE OR REPLACE TEMP TABLE _rep AS
-                SELECT id FROM _ev GROUP BY id HAVING count(*) > 1
-                UNION SELECT h FROM _keys WHERE h IN (SELECT id FROM _ev WHERE hashed)
-                """
+                "CREATE OR REPLACE TEMP TABLE _rep AS SELECT id FROM _ids GROUP BY id HAVING count(*) > 1"
+                + (" UNION SELECT id FROM _ids WHERE hashed AND id IN (SELECT id FROM event WHERE run_id = $run)"
+                   if earlier else ""),
+                {"run": self.run_id} if earlier else None,
             )
             if repeated:
+                prior = (
+                    """LEFT JOIN (SELECT split_part(id, '-', 1) AS h, count(*) AS n FROM event
+                                  WHERE run_id = $run GROUP BY h) k ON k.h = i.id"""
+                    if earlier else "LEFT JOIN (SELECT NULL::VARCHAR AS h, 0 AS n) k ON false"
+                )
                 con.execute(
-                    """
+                    f"""
                     CREATE OR REPLACE TEMP TABLE _occ AS
-                    SELECT ev.ord, ev.id || '-' || (row_number() OVER (PARTITION BY ev.id ORDER BY ev.ord)
-                                                    - 1 + coalesce(k.n, 0)) AS new_id
-                    FROM _ev ev SEMI JOIN _rep r ON r.id = ev.id LEFT JOIN _keys k ON k.h = ev.id
-                    WHERE ev.hashed
-                    """
+                    SELECT i.ord, row_number() OVER (PARTITION BY i.id ORDER BY i.ord) - 1 + coalesce(k.n, 0) AS occ
+                    FROM _ids i SEMI JOIN _rep r ON r.id = i.id {prior}
+                    WHERE i.hashed
+                    """,
+                    {"run": self.run_id} if earlier else {},
                 )
                 con.execute(
-                    """
-                    UPDATE _ev SET id = CASE WHEN o.new_id LIKE '%-0' THEN _ev.id ELSE o.new_id END
-                    FROM _occ o WHERE o.ord = _ev.ord
-                    """
+                    "UPDATE _ids SET id = _ids.id || '-' || o.occ FROM _occ o WHERE o.ord = _ids.ord AND o.occ > 0"
                 )
-            if more:  # remember content-hash counts for the next batches of this import
-                con.execute(
-                    """
-                    INSERT INTO _keys SELECT split_part(id, '-', 1) AS h, count(*) FROM _ev WHERE hashed GROUP BY h
-                    """
-                )
-                con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT h, sum(n)::BIGINT AS n FROM _keys GROUP BY h")
             # 2. resolve links to object codes; an unresolved or ambiguous link refuses its event.
             con.execute("CREATE OR REPLACE TEMP TABLE _lk AS " + _resolve_sql("_b_links", "object_id", "object_type", "object_code"))
             refused = self._scalar(
@@ -177,49 +170,57 @@ class BatchLoader:
             if refused:
                 self._quarantine_sql(
                     """
-                    SELECT 'event ' || to_json(e.id)::VARCHAR || ' (record ' || (e.ord + 1) || ')' AS position,
+                    SELECT 'event ' || to_json(i.id)::VARCHAR || ' (record ' || (e.ord + 1) || ')' AS position,
                            string_agg(CASE WHEN l.object_code_n = 0 THEN 'unknown object reference '
                                            ELSE 'ambiguous object reference ' END
                                       || to_json(l.object_id)::VARCHAR
                                       || coalesce(' of type ' || to_json(l.object_type)::VARCHAR, ''), '; ') AS reason,
-                           to_json({id: e.id, type: e.type, time: e.time, attributes: e.attributes::JSON})::VARCHAR
+                           to_json({id: i.id, type: e.type, time: e.time, attributes: e.attributes::JSON})::VARCHAR
                                AS record
-                    FROM _ev e JOIN (SELECT DISTINCT event_ord, object_id, object_type, object_code_n FROM _lk
-                                     WHERE object_code_n <> 1) l ON l.event_ord = e.ord
-                    GROUP BY e.ord, e.id, e.type, e.time, e.attributes
+                    FROM _b_events e JOIN _ids i ON i.ord = e.ord
+                    JOIN (SELECT DISTINCT event_ord, object_id, object_type, object_code_n FROM _lk
+                          WHERE object_code_n <> 1) l ON l.event_ord = e.ord
+                    GROUP BY e.ord, i.id, e.type, e.time, e.attributes
                     """
                 )
-                con.execute("DELETE FROM _ev WHERE ord IN (SELECT event_ord FROM _bad)")
+                con.execute("DELETE FROM _ids WHERE ord IN (SELECT event_ord FROM _bad)")
             # 3. duplicates: a given id repeated in this import (first wins) or already in the store.
             if repeated:
                 con.execute(
                     """
-                    DELETE FROM _ev WHERE ord IN (
-                        SELECT ord FROM (SELECT ord, row_number() OVER (PARTITION BY id ORDER BY ord) AS k FROM _ev
+                    DELETE FROM _ids WHERE ord IN (
+                        SELECT ord FROM (SELECT ord, row_number() OVER (PARTITION BY id ORDER BY ord) AS k FROM _ids
                                          WHERE id IN (SELECT id FROM _rep)) WHERE k > 1)
                     """
                 )
-            if self._event_base > 0 or self.counts["events"]:
-                con.execute("DELETE FROM _ev WHERE id IN (SELECT id FROM event)")
-            new = self._scalar("SELECT count(*) FROM _ev")
+            if self._event_base > 0 or earlier:
+                con.execute("DELETE FROM _ids WHERE id IN (SELECT id FROM event)")
+            new = self._scalar("SELECT count(*) FROM _ids")
             self.counts["duplicates"] += events.num_rows - refused - new
+            # 4. write: events aligned with their ids by position when nothing was removed or renamed
+            #    (the ids table is in the batch's order), else joined on ord.
+            aligned = new == events.num_rows and not repeated
+            source = (
+                "_b_events e POSITIONAL JOIN _ids i" if aligned else "_b_events e JOIN _ids i ON i.ord = e.ord"
+            )
             con.execute(
                 """
                 INSERT INTO event_type
                 SELECT (SELECT coalesce(max(code), -1) FROM event_type) + row_number() OVER (ORDER BY first_ord), type
-                FROM (SELECT type, min(ord) AS first_ord FROM _ev GROUP BY type) n
+                FROM (SELECT type, min(ord) AS first_ord FROM _b_events GROUP BY type) n
                 WHERE type NOT IN (SELECT name FROM event_type)
                 """
             )
             con.execute(
-                "INSERT INTO event SELECT $base + ord, id, type, time, attributes, $run FROM _ev",
+                f"INSERT INTO event SELECT $base + e.ord, i.id, e.type, e.time, e.attributes, $run FROM {source}",
                 {"base": self._event_base, "run": self.run_id},
             )
+            kept = "" if aligned else "SEMI JOIN _ids i ON i.ord = l.event_ord"
             n_links = self._scalar(
-                """
+                f"""
                 INSERT INTO event_object
                 SELECT DISTINCT $base + l.event_ord, l.object_code, l.qualifier
-                FROM _lk l SEMI JOIN _ev e ON e.ord = l.event_ord
+                FROM _lk l SEMI JOIN _b_events e ON e.ord = l.event_ord {kept}
                 """,
                 {"base": self._event_base},
             )
@@ -293,6 +294,6 @@ class BatchLoader:
             con.unregister("_b_chg")
 
     def finish(self) -> dict[str, int]:
-        for name in ("_keys", "_ev", "_rep", "_occ", "_lk", "_bad", "_o2o_s", "_o2o", "_chg"):
+        for name in ("_ids", "_rep", "_occ", "_lk", "_bad", "_o2o_s", "_o2o", "_chg"):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
         return dict(self.counts)
