@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 
 from . import errors
-from .export import write_ocel, write_parquet
-from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet
+from .export import write_ocel, write_parquet, write_xes
+from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet, read_xes
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
 
 __version__ = "0.1.0"
@@ -32,8 +32,10 @@ __all__ = [
     "read_frame",
     "read_ocel",
     "read_parquet",
+    "read_xes",
     "write_ocel",
     "write_parquet",
+    "write_xes",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from ._ocel import write_ocel
 from ._parquet import write_parquet
+from ._xes import write_xes
 
-__all__ = ["write_ocel", "write_parquet"]
+__all__ = ["write_ocel", "write_parquet", "write_xes"]
