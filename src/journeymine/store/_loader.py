@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._batch import SCHEMAS, Batch
 
@@ -38,6 +39,18 @@ def _resolve_sql(rel: str, id_col: str, type_col: str, alias: str) -> str:
           ON m.id = r.{id_col}
         WHERE r.{type_col} IS NULL
     """
+
+
+def _covers(ords: pa.ChunkedArray, refs: pa.ChunkedArray) -> bool:
+    """True when ``ords`` are contiguous and every value of ``refs`` lies in their range (cheap check
+    that spares a join in the common case of an importer numbering its events 0..n-1)."""
+    if len(refs) == 0:
+        return True
+    lo, hi = pc.min_max(ords).values()
+    rlo, rhi = pc.min_max(refs).values()
+    if lo.as_py() is None or rlo.as_py() is None or refs.null_count:
+        return False
+    return hi.as_py() - lo.as_py() + 1 == len(ords) and lo.as_py() <= rlo.as_py() and rhi.as_py() <= hi.as_py()
 
 
 class BatchLoader:
@@ -215,12 +228,16 @@ class BatchLoader:
                 f"INSERT INTO event SELECT $base + e.ord, i.id, e.type, e.time, e.attributes, $run FROM {source}",
                 {"base": self._event_base, "run": self.run_id},
             )
-            kept = "" if aligned else "SEMI JOIN _ids i ON i.ord = l.event_ord"
+            if not aligned:  # only links of the events written
+                kept = "SEMI JOIN _ids i ON i.ord = l.event_ord"
+            elif _covers(events["ord"], links["event_ord"]):  # every link names an event of the batch
+                kept = ""
+            else:  # links naming no event of this batch are dropped
+                kept = "SEMI JOIN _b_events e ON e.ord = l.event_ord"
             n_links = self._scalar(
                 f"""
                 INSERT INTO event_object
-                SELECT DISTINCT $base + l.event_ord, l.object_code, l.qualifier
-                FROM _lk l SEMI JOIN _b_events e ON e.ord = l.event_ord {kept}
+                SELECT DISTINCT $base + l.event_ord, l.object_code, l.qualifier FROM _lk l {kept}
                 """,
                 {"base": self._event_base},
             )
