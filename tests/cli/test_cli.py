@@ -79,3 +79,29 @@ def test_console_script_runs_as_a_real_process(tmp_path):
     done = subprocess.run([str(exe), "info", "--store", str(tmp_path / "none.duckdb")], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 1 and done.stderr.strip().startswith("error (store_not_found)")
+
+
+def test_ocel_import_and_export_round_trip_through_the_cli(tmp_path):
+    example = DATA.parent.parent / "data" / "ocel2-example" / "ocel20_example.xmlocel"
+    store, out = str(tmp_path / "s.duckdb"), tmp_path / "out.jsonocel"
+    res = runner.invoke(app, ["import", str(example), "--store", store, "--timezone", "Europe/Amsterdam", "--json"])
+    assert res.exit_code == 0, res.output
+    assert _json(res)["report"]["events_imported"] == 13
+    res = runner.invoke(app, ["export", "--store", store, "--format", "ocel-json", "--out", str(out), "--json"])
+    assert res.exit_code == 0 and out.exists()
+    again = str(tmp_path / "again.duckdb")
+    assert _json(runner.invoke(app, ["import", str(out), "--store", again, "--json"]))["report"]["events_imported"] == 13
+    first = _json(runner.invoke(app, ["info", "--store", store, "--json"]))["info"]
+    second = _json(runner.invoke(app, ["info", "--store", again, "--json"]))["info"]
+    assert first["first_event"] == second["first_event"] == "2022-01-09T14:00:00"
+    assert first["objects_by_type"] == second["objects_by_type"]
+
+
+def test_xes_and_parquet_export_through_the_cli(tmp_path):
+    log = DATA.parent.parent / "data" / "running-example" / "running-example.xes"
+    store = str(tmp_path / "s.duckdb")
+    assert runner.invoke(app, ["import", str(log), "--store", store]).exit_code == 0
+    res = runner.invoke(app, ["export", "--store", store, "--format", "xes", "--out", str(tmp_path / "o.xes.gz")])
+    assert res.exit_code == 0 and (tmp_path / "o.xes.gz").stat().st_size > 0
+    res = runner.invoke(app, ["export", "--store", store, "--format", "parquet", "--out", str(tmp_path / "pq")])
+    assert res.exit_code == 0 and (tmp_path / "pq" / "_journeymine.json").exists()

@@ -89,7 +89,7 @@ def import_(
     delimiter: Annotated[str, typer.Option(help="csv: field delimiter.")] = ",",
     encoding: Annotated[str, typer.Option(help="csv: text encoding, e.g. latin-1.")] = "utf-8",
     timestamp_format: Annotated[str | None, typer.Option(help="csv/parquet: strptime format (default ISO 8601).")] = None,
-    timezone: Annotated[str, typer.Option(help="csv/parquet: zone of naive timestamps.")] = "UTC",
+    timezone: Annotated[str, typer.Option(help="csv/parquet/ocel: IANA zone of timestamps written without offset.")] = "UTC",
     as_json: JsonOpt = False,
 ) -> None:
     """Import a file into the store and print the import report."""
@@ -106,6 +106,8 @@ def import_(
                 options.update(delimiter=delimiter, encoding=encoding)
         elif fmt == "xes":
             options = dict(object_type=case_type)
+        elif fmt == "ocel":
+            options = dict(timezone=timezone)
         with jm.connect(store) as s, _progress(f"Importing {path.name}", as_json):
             report = jm.read(path, s, format=fmt, **options)
 
