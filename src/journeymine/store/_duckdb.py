@@ -66,19 +66,20 @@ class DuckDBBackend:
             return
         if self.read_only:
             raise StoreError(f"Store {self.path!r} needs migration {current} -> {target}; open it writable once")
-        self.con.begin()
-        try:
+
+        def steps() -> None:
             for version in range(current + 1, target + 1):
                 log.info("migrating store %s to schema version %d", self.path, version)
                 for statement in MIGRATIONS[version]:
                     self.con.execute(statement)
                 self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
-            self.con.commit()
-        except Exception:
-            self.con.rollback()
-            raise
-        if target >= 2 and self._seq_dirty():
-            self._write(self._rebuild_seq)
+            if target >= 2 and self._seq_dirty():
+                self._rebuild_seq()
+
+        try:
+            self._write(steps)
+        except duckdb.Error as exc:
+            raise StoreError(f"Migrating store {self.path!r} from version {current} failed: {exc}") from exc
 
     # -- reads --------------------------------------------------------------------------------------
     def query(self, sql: str, params: dict[str, object] | None = None) -> pa.Table:
