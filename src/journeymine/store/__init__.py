@@ -28,7 +28,8 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> Store:
 
 def connect_spark(parquet_dir: str | Path, spark=None) -> Store:
     """Open a read-only store over the Parquet layout written by :func:`journeymine.write_parquet`,
-    on a given ``SparkSession`` or a local one (``local[2]``, UTC)."""
+    on a given ``SparkSession``, else the one running in this process, else a new local one
+    (``local[2]``). ``close()`` drops the store's views; it never stops the process's Spark session."""
     from ._spark import SparkBackend
 
     return Store(SparkBackend(parquet_dir, spark=spark))

@@ -30,7 +30,6 @@ import functools
 import json
 import logging
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,8 +77,6 @@ _SCAN_ORDER = {
 
 # The local session built when none is given, shared by every backend that did not get one and stopped
 # when the last of them closes.
-_LOCAL: dict[str, object] = {"session": None, "users": 0}
-_LOCAL_LOCK = threading.Lock()
 
 
 # -- result types ---------------------------------------------------------------------------------------
@@ -151,30 +148,18 @@ def local_session():
     return session
 
 
-def _acquire_local():
-    from pyspark import SparkContext
+def _default_session():
+    """The session to use when none is given: the one running in this process, else a new local one.
+
+    Spark keeps one SparkContext per process; a store never stops it (the session belongs to the
+    process, not to the store): stop it with ``session.stop()`` when done, or let the process end."""
     from pyspark.sql import SparkSession
 
-    with _LOCAL_LOCK:
-        if _LOCAL["session"] is None:
-            active = SparkSession.getActiveSession()
-            if active is not None:
-                return active, False  # someone else's: use it, never stop it
-            if SparkContext._active_spark_context is not None:  # running, but not active in this thread
-                return SparkSession.builder.getOrCreate(), False
-            log.info("starting a local Spark session (local[2])")
-            _LOCAL["session"] = local_session()
-        _LOCAL["users"] = int(_LOCAL["users"]) + 1
-        return _LOCAL["session"], True
-
-
-def _release_local() -> None:
-    with _LOCAL_LOCK:
-        _LOCAL["users"] = int(_LOCAL["users"]) - 1
-        if _LOCAL["users"] == 0 and _LOCAL["session"] is not None:
-            log.info("stopping the local Spark session")
-            _LOCAL["session"].stop()
-            _LOCAL["session"] = None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    log.info("starting a local Spark session (local[2])")
+    return local_session()
 
 
 # -- files ----------------------------------------------------------------------------------------------
@@ -269,10 +254,7 @@ class SparkBackend:
             self.path = str(Path(self.path).resolve())
         self._errors = _spark_errors()
         self.session = None
-        if spark is None:
-            parent, self._owns_local = _acquire_local()
-        else:
-            parent, self._owns_local = spark, False
+        parent = _default_session() if spark is None else spark
         try:
             self._files = _HadoopFiles(parent) if self._remote else _LocalFiles()
             if not self._files.is_dir(self.path):
@@ -284,7 +266,7 @@ class SparkBackend:
             self.session = self._new_session(parent)
             self._register()
         except BaseException:
-            self._release()
+            self.close()
             raise
 
     # -- opening ------------------------------------------------------------------------------------
@@ -415,7 +397,7 @@ class SparkBackend:
         yield from normalise_result(result).to_batches(max_chunksize=batch_size)
 
     def close(self) -> None:
-        """Drop this backend's views and session; stop the local Spark session if it was the last user."""
+        """Drop this backend's views and its own session; the process's Spark session keeps running."""
         if self.session is None:
             return
         try:
@@ -424,9 +406,3 @@ class SparkBackend:
         except self._errors as exc:  # a stopped SparkContext: nothing left to drop
             log.debug("could not drop the views of %s: %s", self.path, exc)
         self.session = None
-        self._release()
-
-    def _release(self) -> None:
-        if self._owns_local:
-            self._owns_local = False
-            _release_local()
