@@ -61,7 +61,9 @@ _NAMES = {b"log": LOG, b"trace": TRACE, b"event": EVENT, b"string": STRING, b"da
 _TABLE = sorted((int.from_bytes(name[:8], "little"), len(name), kind) for name, kind in _NAMES.items())
 _TV, _TL, _TK = (np.array(col, dtype) for col, dtype in zip(zip(*_TABLE), (np.uint64, np.int64, np.int8)))
 _MASK64 = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [(1 << 64) - 1], np.uint64)
-_MASK32 = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], np.uint32)
+_VIEW0 = np.array([int(_MASK64[min(k, 4)]) << 32 for k in range(14)], np.uint64)  # by length (13: long)
+_VIEW1 = np.array([int(_MASK64[min(max(k - 4, 0), 8)]) if k <= 12 else 0 for k in range(14)], np.uint64)
+_VIEW2 = np.array([0] * 13 + [(1 << 64) - 1], np.uint64)
 _DELIM, _BAD_START = np.zeros(256, bool), np.zeros(256, bool)
 _DELIM[list(b" \t\r\n/>")] = _BAD_START[list(b" \t\r\n/>0123456789-.")] = True
 _KEY_EQ, _VALUE_EQ = int.from_bytes(b"key=", "little"), int.from_bytes(b" value=", "little")
@@ -251,11 +253,11 @@ def _structure(path: Path, buf: bytes, n: int, depth0: int, last: bool):
 def _views(buf: bytes, u32: np.ndarray, u64: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
     """``buf[starts[i]:ends[i]]`` as Arrow string views into ``buf`` (no copy; ``buf`` is valid UTF-8)."""
     lens = ends - starts
-    short = lens <= 12  # view: length, 4 prefix bytes, then 8 more bytes inline or buffer 0 and offset
+    c = np.minimum(lens, 13)  # view: length, 4 prefix bytes, then 8 more bytes inline or buffer 0 and offset
     v = np.empty((lens.size, 2), np.uint64)
-    v[:, 0] = lens.astype(np.uint64) | ((u32[starts] & _MASK32[np.minimum(lens, 4)]).astype(np.uint64) << np.uint64(32))
-    v[:, 1] = np.where(short, u64[starts + 4] & _MASK64[np.clip(lens - 4, 0, 8)],
-                       starts.astype(np.uint64) << np.uint64(32))
+    np.bitwise_or(np.left_shift(u64[starts], np.uint64(32)) & _VIEW0[c], lens.view(np.uint64), out=v[:, 0])
+    np.bitwise_or(u64[starts + 4] & _VIEW1[c], np.left_shift(starts.view(np.uint64), np.uint64(32)) & _VIEW2[c],
+                  out=v[:, 1])
     return pl.from_arrow(pa.Array.from_buffers(pa.string_view(), lens.size, [None, pa.py_buffer(v), pa.py_buffer(buf)]))
 
 
@@ -346,13 +348,14 @@ def _dates(text: pa.Array) -> pa.Array:
     return pl.select(pl.coalesce(tries)).to_series().to_arrow().cast(pa.timestamp("us"))
 
 
-def _fragments(kinds: np.ndarray, vals: pl.Series, kq: pl.Series, vq: pl.Series) -> pa.Array:
-    """``"key":value`` JSON members by XES type; a value that does not parse as its type stays a string."""
+def _fragments(kinds: np.ndarray, vals: pl.Series, at: np.ndarray, kq: pl.Series, vq: pl.Series) -> pa.Array:
+    """``"key":value`` JSON members (values ``vals[at]``) by XES type; a value that does not parse as its type
+    stays a string."""
     lit = vq
     for kind in (INT, FLOAT, BOOLEAN, DATE):
         if not (rows := np.flatnonzero(kinds == kind)).size:
             continue
-        sub = vals.gather(rows).str.strip_chars()
+        sub = vals.gather(at[rows]).str.strip_chars()
         if kind == INT:
             conv = sub.str.to_integer(strict=False).cast(pl.String)
         elif kind == FLOAT:
@@ -365,13 +368,15 @@ def _fragments(kinds: np.ndarray, vals: pl.Series, kq: pl.Series, vq: pl.Series)
             conv = '"' + pl.from_arrow(_dates(sub.to_arrow())).dt.to_string("%Y-%m-%dT%H:%M:%S%.f") + '"'
         ok = conv.is_not_null().to_numpy()
         lit = lit.scatter(rows[ok], conv.filter(ok))
-    return (kq + ":" + lit).to_arrow()
+    return pc.binary_join_element_wise(kq.to_arrow(), lit.to_arrow(), pa.scalar(":", pa.large_string()))
 
 
 def _pick(owner: np.ndarray, rows: np.ndarray, values: pl.Series, size: int) -> pa.Array:
     """Per owner (event or trace), the value of its row among ``rows`` (at most one each), else null."""
+    if not (found := np.flatnonzero(rows)).size:
+        return pa.nulls(size, pa.string())
     at = np.full(size, -1, np.int64)
-    at[owner[rows]] = np.flatnonzero(rows)
+    at[owner[found]] = found
     return values.gather(pl.from_arrow(pa.array(at, mask=at < 0))).to_arrow().cast(pa.string())
 
 
@@ -419,7 +424,7 @@ def _scan(path: Path, buf: bytes, n: int, depth0: int, last: bool) -> dict | Non
     ident = pc.coalesce(*(_pick(owner, ev_rows & (keys == k).to_numpy(), vals, n_ev) for k in ("identity:id", "id")))
     case, times = _pick(owner, tr_rows & is_name, vals, n_tr), _dates(raw_time)
     r = np.flatnonzero(first & ~is_name & ~(is_time & a_ev))  # the rows that become JSON attributes
-    frag = _fragments(kind[a][r], vals.gather(r), *quoted(r))
+    frag = _fragments(kind[a][r], vals, r, *quoted(r))
     attrs, case_attrs = _objects(frag, owner[r], a_ev[r], n_ev), _objects(frag, owner[r], ~a_ev[r], n_tr)
     case_ev = case.take(pa.array(ev_trace, mask=ev_trace < 0))
     flags = [np.asarray(f.to_numpy(zero_copy_only=False), bool) for f in (
