@@ -8,6 +8,7 @@ through :meth:`DuckDBBackend.query` with SQL in the portable subset.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time as _time
 from collections.abc import Iterable, Iterator
@@ -111,7 +112,7 @@ class DuckDBBackend:
         return bool(rows) and rows[0][0] == "true"
 
     def load(
-        self, batches: Iterable[Batch], *, source: str, format: str, parameters: str | None = None
+        self, batches: Iterable[Batch], *, source: str, format: str, parameters: dict[str, object] | None = None
     ) -> ImportReport:
         """Write all batches of one import in one transaction; any exception leaves the store as it was."""
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -129,7 +130,8 @@ class DuckDBBackend:
             self.con.execute(
                 "INSERT INTO import_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, source, format, started, seconds, counts["events"], counts["objects"],
-                 counts["links"], counts["refused"], counts["duplicates"], parameters],
+                 counts["links"], counts["refused"], counts["duplicates"],
+                 json.dumps(parameters or {}, default=str)],
             )
             return ImportReport(
                 run_id=run_id, source=source, format=format, events_imported=counts["events"],

@@ -112,10 +112,12 @@ class Store:
         self, batches: Iterable[Batch], *, source: str = "<batches>", format: str = "batches",
         parameters: dict[str, object] | None = None,
     ) -> ImportReport:
-        """Load the batches of one import in one transaction: the only way records get in."""
-        report = self._writer().load(
-            batches, source=source, format=format, parameters=json.dumps(parameters or {}, default=str)
-        )
+        """Load the batches of one import in one transaction: the only way records get in.
+
+        ``batches`` may be a lazy iterator: the report's ``seconds`` cover consuming it, so an importer
+        that parses inside it reports the whole import time. ``parameters`` are recorded in the run
+        when the import finishes, so an importer may complete them while its batches stream."""
+        report = self._writer().load(batches, source=source, format=format, parameters=parameters or {})
         log.info(
             "import %d of %s: %d events, %d objects, %d links, %d refused, %d duplicates in %.2fs",
             report.run_id, source, report.events_imported, report.objects_imported,
