@@ -68,6 +68,17 @@ def _cast(value: object, kind: str) -> object:
     return value
 
 
+
+def _grouped(store: Store, sql: str, row) -> tuple[dict[int, list], int]:
+    """Rows of a query grouped by their first column (a code); ``row`` makes an entry of the others.
+    Returns the groups and the number of rows."""
+    table = store.query(sql)
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    groups: dict[int, list] = defaultdict(list)
+    for key, *rest in zip(*columns):
+        groups[key].append(row(*rest))
+    return groups, table.num_rows
+
 class _Log:
     """Everything of the store that OCEL 2.0 holds, read with portable SQL and grouped for writing."""
 
@@ -93,28 +104,19 @@ class _Log:
         self.object_attrs: dict[int, dict] = {
             code: json.loads(a) for code, a in zip(objects["code"], objects["attributes"]) if a
         }
-        changes = store.query(
-            "SELECT object_code, time, field, value FROM object_change ORDER BY object_code, time, field"
-        ).to_pydict()
-        self.changes: dict[int, list[tuple[dt.datetime, str, object]]] = defaultdict(list)
-        for code, time, field, value in zip(*(changes[c] for c in ("object_code", "time", "field", "value"))):
-            self.changes[code].append((time, field, json.loads(value) if value is not None else None))
-        self.n_changes = len(changes["time"])
-        o2o = store.query(
-            "SELECT source_code, target_code, qualifier FROM object_object ORDER BY source_code, target_code, qualifier"
-        ).to_pydict()
-        self.o2o: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        for s, t, q in zip(o2o["source_code"], o2o["target_code"], o2o["qualifier"]):
-            self.o2o[s].append((t, q or ""))
-        self.n_o2o = len(o2o["qualifier"])
+        self.changes, self.n_changes = _grouped(
+            store, "SELECT object_code, time, field, value FROM object_change ORDER BY object_code, time, field",
+            lambda time, field, value: (time, field, json.loads(value) if value is not None else None),
+        )
+        self.o2o, self.n_o2o = _grouped(
+            store, "SELECT source_code, target_code, qualifier FROM object_object ORDER BY source_code, target_code, qualifier",
+            lambda target, qualifier: (target, qualifier or ""),
+        )
         self.events = store.query("SELECT code, id, type, time, attributes FROM event ORDER BY code").to_pydict()
-        e2o = store.query(
-            "SELECT event_code, object_code, qualifier FROM event_object ORDER BY event_code, object_code, qualifier"
-        ).to_pydict()
-        self.e2o: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        for e, o, q in zip(e2o["event_code"], e2o["object_code"], e2o["qualifier"]):
-            self.e2o[e].append((o, q or ""))
-        self.n_e2o = len(e2o["qualifier"])
+        self.e2o, self.n_e2o = _grouped(
+            store, "SELECT event_code, object_code, qualifier FROM event_object ORDER BY event_code, object_code, qualifier",
+            lambda obj, qualifier: (obj, qualifier or ""),
+        )
         self.event_attrs: list[dict] = [json.loads(a) if a else {} for a in self.events["attributes"]]
         extra: dict[str, dict[str, set]] = defaultdict(dict)
         for code, rows in self.changes.items():

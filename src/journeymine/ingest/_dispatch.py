@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..store import ImportReport, Store
+from ._ocel import SUFFIXES as OCEL_SUFFIXES
 
 __all__ = ["FORMATS", "guess_format", "read"]
 
@@ -13,8 +14,7 @@ FORMATS = ("xes", "ocel", "csv", "parquet")
 
 _SUFFIXES = {
     ".xes": "xes", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-    ".xmlocel": "ocel", ".jsonocel": "ocel", ".sqlite": "ocel", ".sqlite3": "ocel", ".db": "ocel",
-    ".xml": "ocel", ".json": "ocel", ".ocel": "ocel",
+    ".ocel": "ocel", **{suffix: "ocel" for suffix in OCEL_SUFFIXES},
 }
 
 

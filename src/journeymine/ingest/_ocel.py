@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 __all__ = ["read_ocel"]
 
 FORMATS = ("xml", "json", "sqlite")
-_SUFFIXES = {
+SUFFIXES = {
     ".xml": "xml", ".xmlocel": "xml", ".json": "json", ".jsonocel": "json",
     ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite",
 }
@@ -394,7 +394,7 @@ def guess_ocel_format(path: str | Path) -> str:
     suffixes = [s.lower() for s in p.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
-    fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
+    fmt = SUFFIXES.get(suffixes[-1]) if suffixes else None
     if fmt is None:
         fmt = _sniff(p)
     if fmt is None:
