@@ -13,26 +13,35 @@ import logging
 from . import errors
 from .export import write_ocel, write_parquet, write_xes
 from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet, read_xes
+from .journeys import Overview, overview
+from .simulate import Effects, Simulation, Truth, World, simulate
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Batch",
+    "Effects",
     "ImportReport",
+    "Overview",
+    "Simulation",
     "Store",
     "StoreInfo",
+    "Truth",
+    "World",
     "__version__",
     "connect",
     "connect_spark",
     "errors",
     "guess_format",
+    "overview",
     "read",
     "read_csv",
     "read_frame",
     "read_ocel",
     "read_parquet",
     "read_xes",
+    "simulate",
     "write_ocel",
     "write_parquet",
     "write_xes",
