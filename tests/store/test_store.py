@@ -211,3 +211,36 @@ def test_content_ids_stay_with_their_events_in_a_large_multi_chunk_batch(store):
     ).to_pylist()
     assert len(links_back) == n
     assert all(r["object_id"] == f"c{int(r['k'][1:]) % 1000}" for r in links_back)
+
+
+def test_bulk_builds_the_projection_once_at_the_end(tmp_path):
+    def batch(ids, customer):
+        return jm.Batch(events=pa.table({"ord": list(range(len(ids))), "id": ids, "key": [None] * len(ids),
+                                         "type": ["view"] * len(ids),
+                                         "time": pa.array([1_000_000 * (i + 1) for i in range(len(ids))],
+                                                          pa.timestamp("us")),
+                                         "attributes": [None] * len(ids)}),
+                        objects=pa.table({"type": ["customer"], "id": [customer], "attributes": [None]}),
+                        event_objects=pa.table({"event_ord": list(range(len(ids))), "object_type": ["customer"] * len(ids),
+                                                "object_id": [customer] * len(ids), "qualifier": [None] * len(ids)}))
+
+    with jm.connect(tmp_path / "b.duckdb") as store:
+        with store.bulk():
+            store.load([batch(["a1", "a2"], "c1")])
+            store.load([batch(["b1"], "c2")])
+            assert store.query("SELECT count(*) FROM seq").column(0)[0].as_py() == 0  # stale inside the block
+            store.identify("c2", "c1", anonymous_type="customer")
+        assert store.journey("c1").column("event_id").to_pylist() == ["a1", "b1", "a2"]
+        assert store.info().import_runs == 2
+
+
+def test_ord_repeated_across_batches_of_one_import_is_refused(store):
+    def batch(ids):
+        n = len(ids)
+        return jm.Batch(events=pa.table({"ord": list(range(n)), "id": ids, "key": [None] * n, "type": ["view"] * n,
+                                         "time": pa.array([1_000_000] * n, pa.timestamp("us")),
+                                         "attributes": [None] * n}))
+
+    with pytest.raises(jm.errors.IngestError, match="repeat an ord"):
+        store.load([batch(["a", "b"]), batch(["c"])])
+    assert store.info().events == 0  # the import was rolled back

@@ -37,6 +37,9 @@ def _truth_dir(store: Path, truth: Path | None) -> Path:
 
 def _run(store: Path, customers: int, days: int, seed: int, effects: Path | None, truth: Path | None,
          overwrite: bool, as_json: bool) -> tuple[jm.Simulation, Path]:
+    from journeymine.simulate import parse_effects
+
+    parse_effects(effects)  # refuse a bad effects file before anything is replaced
     if store.exists():
         if not overwrite:
             raise ConfigError(f"The store {str(store)!r} exists; simulate writes a new store (use --overwrite)",

@@ -3,7 +3,8 @@
 Every figure states its numerator and denominator (they are in the result too):
 
 - ``customers``: objects of type ``customer``; ``visitors``: objects of type ``visitor`` (each merged
-  or not); ``sessions`` and ``orders``: objects of those types.
+  or not); ``sessions``: objects of type ``session`` with at least one event; ``orders``:
+  ``order_activity`` events.
 - ``events_by_channel``: events counted by their ``channel`` attribute (``(none)`` when absent).
 - ``session_conversion``: sessions with at least one ``order_activity`` event / all sessions that have
   any event (PostHog's and Amplitude's session conversion rate, counting each session once).

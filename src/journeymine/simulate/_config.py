@@ -53,7 +53,7 @@ class LateDelivery:
     enabled: bool = True
     wismo_increase: float = 0.25
     nps_shift: float = -3.0
-    churn_increase: float = 0.35
+    churn_increase: float = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,13 +99,13 @@ class WelcomeEmail:
     enabled: bool = True
     share: float = 0.5
     contact_reduction: float = 0.6
-    within_days: int = 14
 
 
 @dataclasses.dataclass(frozen=True)
 class NullFraudCheck:
     """Effect 7 (null): the fraud check's duration and score vary a lot (log-normal, sigma
-    ``sigma``) but it runs beside picking and changes nothing for customers."""
+    ``sigma``) but it runs beside picking and changes nothing for customers. Switched off, every
+    check takes exactly ``median_minutes``."""
 
     enabled: bool = True
     median_minutes: float = 3.0
@@ -172,21 +172,28 @@ class World:
         raise ConfigError(f"The persona {name!r} is not one of {[p.name for p in self.personas]}", field="persona")
 
 
+_SIGNED = {"nps_shift"}  # may be negative (a shift); every other number may not
+_FRACTIONS = {"abandonment_increase", "wismo_increase", "churn_increase", "option_share", "share", "contact_reduction"}
+
+
 def _build(cls: type, name: str, values: dict[str, object]):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     default = cls()
     kwargs = {}
     for key, value in values.items():
         if key not in fields:
-            raise ConfigError(f"Effect {name!r} has no parameter {key!r}; it has {sorted(fields)}", field=f"{name}.{key}")
+            raise ConfigError(f"Unknown effect parameter {name}.{key}; {name} has {sorted(fields)}", field=f"{name}.{key}")
         expected = type(getattr(default, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(f"Effect parameter {name}.{key} must be {expected.__name__}; got {value!r}",
                               field=f"{name}.{key}")
-        if expected is float and value < 0:
+        if expected is float and value < 0 and key not in _SIGNED:
             raise ConfigError(f"Effect parameter {name}.{key} must not be negative; got {value!r}", field=f"{name}.{key}")
+        if key in _FRACTIONS and value > 1:
+            raise ConfigError(f"Effect parameter {name}.{key} is a share and must be at most 1; got {value!r}",
+                              field=f"{name}.{key}")
         kwargs[key] = value
     return dataclasses.replace(default, **kwargs)
 

@@ -3,14 +3,16 @@
 Mechanics:
 
 - **Picking** waits in a queue: log-normal around a median of working hours (effect 5: lower from its
-  day on), multiplied by the warehouse load of the order's day (``0.65 / (1 - 0.35 * traffic)``, so the
-  sale week slows it down), then picking and packing take minutes of working time. Carriers collect at
+  day on), multiplied by the warehouse load of the order's day (``0.65 / (1 - min(0.35 * traffic, 0.9))``
+  with traffic the day's weekday weight times 2 in the sale week over the mean weekday weight, so
+  the sale week slows it down), then picking and packing take minutes of working time. Carriers collect at
   18:00; transit is ``base + X`` with ``base`` 1 day standard, 0 days express and ``X`` log-normal
   (median 14 h); 7 % of first attempts fail and the parcel comes a day later.
-- **Promise**: end of the day ``order day + 2 + base``; late = delivered after it. Express is promised
-  exactly as much sooner as it is faster, so its chance of being late equals standard's (effect 4).
-- **Click & collect**: the parcel goes to the region's store (ready next day-ish, late if after the
-  end of order day + 2) and is picked up there.
+- **Promise**: end of the day ``order day + 3 + base`` (standard: day + 4, express: day + 3); late =
+  delivered after it. Express is promised exactly as much sooner as it is faster, so its chance of
+  being late equals standard's (effect 4).
+- **Click & collect**: the parcel goes to the region's store (about 16 h after the carrier collects;
+  late if ready after the end of order day + 3) and is picked up there.
 - **Fraud check** (effect 7, null): starts with the order, duration log-normal with a wide sigma, runs
   beside picking; nothing downstream depends on it.
 - **Churn** (effect 2): after each delivery the customer stops coming back with probability
@@ -171,7 +173,7 @@ def emit_orders(c: Chunk, p: People, s: Sessions, o: Orders) -> None:
     # fraud check (null effect): beside picking, nothing waits for it
     fx = w.effects.null_fraud_check
     f_start = o.time + lognormal(rng, 40 * SECOND, 0.5, n).astype(np.int64)
-    f_minutes = lognormal(rng, fx.median_minutes, fx.sigma, n)
+    f_minutes = lognormal(rng, fx.median_minutes, fx.sigma if fx.enabled else 0.0, n)
     score = np.clip(rng.beta(2, 8, n) * 100, 0, 100).round(1)
     log.add("fraud check completed", f_start + (f_minutes * MINUTE).astype(np.int64), base,
             {"score": score, "minutes": f_minutes.round(2)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from ._truth import Truth
 from ._web import emit_sessions, make_people, make_sessions
 
 log = logging.getLogger(__name__)
+
+CHUNKS_PER_IMPORT = 4  # 100,000 people per events import: each commit bounds the memory one import holds
 
 __all__ = ["Simulation", "simulate"]
 
@@ -87,6 +90,24 @@ def _events(index: int, size: int, seed: int, world: World, clock: Clock, truth:
     return c.log.batch()
 
 
+def _shifted(batch: Batch, offset: int) -> Batch:
+    """The batch with its event positions moved by ``offset`` (unique across one import's batches)."""
+    if offset == 0:
+        return batch
+    events = batch.events.set_column(0, "ord", pc.add(batch.events["ord"], offset))
+    links = batch.event_objects
+    links = links.set_column(0, "event_ord", pc.add(links["event_ord"], offset))
+    return dataclasses.replace(batch, events=events, event_objects=links)
+
+
+def _combined(reports: list[ImportReport]) -> ImportReport:
+    """One report for the events imports (run id of the first; counts and seconds summed)."""
+    first = reports[0]
+    total = {k: sum(getattr(r, k) for r in reports) for k in
+             ("events_imported", "objects_imported", "links_imported", "refused", "duplicates_skipped", "seconds")}
+    return dataclasses.replace(first, **total)
+
+
 def simulate(customers: int = 10_000, days: int = 90, seed: int = 1, *, effects: Effects | dict | str | Path | None = None,
              store: Store | str | Path | None = None, world: World | None = None,
              progress: Callable[[int, int], None] | None = None) -> Simulation:
@@ -97,8 +118,9 @@ def simulate(customers: int = 10_000, days: int = 90, seed: int = 1, *, effects:
     planted effects (an :class:`Effects`, a dict ``{effect: {parameter: value}}`` or a TOML file);
     ``store`` is a :class:`~journeymine.Store`, a path to a DuckDB file, or None for an in-memory store.
     Customers and visitors go in first (one import), every device's visitor is stitched to its
-    customer with ``store.identify_many`` (merge time: the end of the period), then all events go in
-    with a second import (one batch per chunk of 25,000 people).
+    customer with ``store.identify_many`` (merge time: the end of the period), then the events go in
+    (one batch per chunk of 25,000 people, one import per 100,000 people), all inside
+    :meth:`Store.bulk`, so the journey projection is built once.
     The mechanics and the truth are documented in ``docs/simulate.md``.
 
     >>> import journeymine as jm
@@ -110,7 +132,14 @@ def simulate(customers: int = 10_000, days: int = 90, seed: int = 1, *, effects:
     customers = _check("customers", customers, 1, 100_000_000)
     days = _check("days", days, 1, 3_650)
     seed = _check("seed", seed, 0, 2**63 - 1)
-    world = dataclasses.replace(world or World(), effects=parse_effects(effects))
+    world = world or World()
+    world = dataclasses.replace(world, effects=parse_effects(effects) if effects is not None else world.effects)
+    fx = world.effects
+    if fx.confounder.enabled:
+        world.persona(fx.confounder.persona)
+    if fx.confusing_field.enabled and fx.confusing_field.field not in world.form_fields:
+        raise ConfigError(f"confusing_field.field {fx.confusing_field.field!r} is not a form field; the address "
+                          f"form has {list(world.form_fields)}", field="confusing_field.field")
     if world.effects.faster_picking.enabled and world.effects.faster_picking.day >= days:
         log.warning("faster_picking.day %d is after the last simulated day", world.effects.faster_picking.day)
     if isinstance(store, (str, Path)):
@@ -135,25 +164,35 @@ def simulate(customers: int = 10_000, days: int = 90, seed: int = 1, *, effects:
             pairs.extend(c.pairs)
             yield _identities(c, p, s, world)
 
-    people_report = store.load(people(), source=f"simulate(seed={seed}): people", format="simulation",
-                               parameters=parameters)
-    visitors = pa.chunked_array([v for v, _ in pairs], pa.string()).to_pylist()
-    known = pa.chunked_array([k for _, k in pairs], pa.string()).to_pylist()
-    end = dt.datetime.fromtimestamp(clock.end / 1e6, dt.UTC)
-    stitched = store.identify_many(zip(visitors, known), at=end)  # before the events: one seq build
-
     def events():  # pass 2: the events, the next chunk simulated while the store loads this one
         with cf.ThreadPoolExecutor(1, thread_name_prefix="journeymine-simulate") as pool:
-            futures = [pool.submit(_events, i, size, seed, world, clock, truth) for i, size in enumerate(sizes[:1])]
+            futures = [pool.submit(_events, 0, sizes[0], seed, world, clock, truth)]
+            offset = 0
             for index in range(len(sizes)):
                 if index + 1 < len(sizes):
                     futures.append(pool.submit(_events, index + 1, sizes[index + 1], seed, world, clock, truth))
-                yield futures[index].result()
+                if index % CHUNKS_PER_IMPORT == 0:
+                    offset = 0  # ord numbers the events of one import
+                batch = _shifted(futures[index].result(), offset)
                 futures[index] = None
+                offset += batch.events.num_rows
+                yield batch
                 if progress is not None:
                     progress(index + 1, len(sizes))
 
-    report = store.load(events(), source=f"simulate(seed={seed})", format="simulation", parameters=parameters)
+    source = f"simulate(seed={seed})"
+    with store.bulk():  # the journey projection is built once, after the last import
+        people_report = store.load(people(), source=f"{source}: people", format="simulation", parameters=parameters)
+        visitors = pa.chunked_array([v for v, _ in pairs], pa.string()).to_pylist()
+        known = pa.chunked_array([k for _, k in pairs], pa.string()).to_pylist()
+        end = dt.datetime.fromtimestamp(clock.end / 1e6, dt.UTC)
+        stitched = store.identify_many(zip(visitors, known), at=end)
+        stream, parts = events(), -(-len(sizes) // CHUNKS_PER_IMPORT)
+        reports = [store.load(itertools.islice(stream, CHUNKS_PER_IMPORT), format="simulation", parameters=parameters,
+                              source=source if parts == 1 else f"{source}: events part {k + 1} of {parts}")
+                   for k in range(parts)]
+        stream.close()
+    report = _combined(reports)
     units = pa.concat_tables(truth.units) if truth.units else pa.table({})
     result = Truth(parameters, units, pa.concat_tables(truth.people), pa.concat_tables(truth.contacts)
                    if truth.contacts else pa.table({}))

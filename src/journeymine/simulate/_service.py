@@ -18,7 +18,7 @@ Mechanics:
 - **Newsletters** every 14 days to known customers with e-mail consent (opened 30 %, clicked 25 % of
   those), **push** every 10 days to app users with push consent (opened 12 %).
 - **Store visits** by known customers, 0.012 per day (loyal regulars twice), 45 % buy in store.
-- **Onboarding** of new customers: e-mail verified (85 %), profile completed (45 %).
+- **Onboarding** of new customers: e-mail verified (85 %), profile completed (half of those).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def emit_service(c: Chunk, p: People, s: Sessions, o: Orders) -> None:
                     kpi="where-is-my-order contact")
     rows = np.flatnonzero(first_new)
     ph = np.where(first_new, np.minimum(1.0, m * P_HOWTO), 0.0)
-    pw = np.where(o.late, pw1, pw0) / cut
+    pw = np.where(o.late, np.minimum(1.0, m * (P_WISMO + wismo_inc)), np.minimum(1.0, m * P_WISMO))
     any_without = 1 - (1 - pw) * (1 - ph)
     any_with = 1 - (1 - pw * (1 - fx.welcome_email.contact_reduction)) * (1 - ph * (1 - fx.welcome_email.contact_reduction))
     c.truth.add("welcome_email", "order", o.ids.take(pa.array(rows)), welcomed[rows], any_without[rows],

@@ -293,21 +293,25 @@ def emit_sessions(c: Chunk, p: People, s: Sessions, alive: np.ndarray) -> None:
     log.objects("onboarding", onboarding)
     log.add("account registered", s.t_address[reg] + SECOND, {**links(reg), "onboarding": onboarding},
             {"channel": pick(DEVICES, s.device[reg])})
-    log.add("form started", s.t_address[rows] + 2 * SECOND, links(rows), {"form": "address"})
+    log.add("form started", s.t_address[rows] + 2 * SECOND, links(rows),
+            {"channel": pick(DEVICES, s.device[rows]), "form": "address"})
     k = len(w.form_fields)
     fields = w.form_fields
     cell = np.flatnonzero((np.arange(k)[None, :] < s.fields_done[rows, None]).ravel())
     fr, fk = rows[cell // k], cell % k
     x = (np.where(fk % 2 == 0, 320, 640) + rng.normal(0, 40, fr.size)).round().astype(np.int64)
     y = (220 + 70 * fk + rng.normal(0, 8, fr.size)).round().astype(np.int64)
-    log.add("form field focused", s.field_time[fr, fk], links(fr), {"form": "address", "field": pick(fields, fk), "x": x, "y": y})
+    log.add("form field focused", s.field_time[fr, fk], links(fr),
+            {"channel": pick(DEVICES, s.device[fr]), "form": "address", "field": pick(fields, fk), "x": x, "y": y})
     err = s.field_error[fr, fk]
     log.add("form field error", s.field_time[fr[err], fk[err]] + 4 * SECOND, links(fr[err]),
-            {"form": "address", "field": pick(fields, fk[err]), "x": x[err], "y": y[err]})
+            {"channel": pick(DEVICES, s.device[fr[err]]), "form": "address", "field": pick(fields, fk[err]),
+             "x": x[err], "y": y[err]})
     ab = rows[~s.submitted[rows]]
-    log.add("form abandoned", s.t_form_end[ab], links(ab), {"form": "address", "field": pick(fields, s.fields_done[ab] - 1)})
+    log.add("form abandoned", s.t_form_end[ab], links(ab),
+            {"channel": pick(DEVICES, s.device[ab]), "form": "address", "field": pick(fields, s.fields_done[ab] - 1)})
     sub = rows[s.submitted[rows]]
-    log.add("form submitted", s.t_form_end[sub], links(sub), {"form": "address"})
+    log.add("form submitted", s.t_form_end[sub], links(sub), {"channel": pick(DEVICES, s.device[sub]), "form": "address"})
     rows = keep[s.delivery[keep]]
     log.add("checkout delivery", s.t_delivery[rows], links(rows),
             {"channel": pick(DEVICES, s.device[rows]), "step": 2, "shipping": pick(SHIPPING, s.shipping[rows])})

@@ -11,10 +11,12 @@ from ._store import Store, StoreInfo
 __all__ = ["SCHEMAS", "SCHEMA_VERSION", "TABLES", "Batch", "ImportReport", "Store", "StoreInfo", "connect", "connect_spark"]
 
 
-def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> Store:
+def connect(path: str | Path = ":memory:", *, read_only: bool = False, memory_limit: str | None = None) -> Store:
     """Open (or create) a store in an embedded DuckDB file; ``":memory:"`` for a throwaway one.
 
-    An older store file is migrated to the current schema on open.
+    An older store file is migrated to the current schema on open. ``memory_limit`` caps DuckDB's
+    buffer memory (e.g. ``"4GB"``); by default it is half the machine's memory, not DuckDB's 80 %, so
+    the Python side of a large import or simulation has room (DuckDB spills to disk beyond the cap).
 
     >>> import journeymine as jm
     >>> with jm.connect(":memory:") as store:
@@ -23,7 +25,7 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> Store:
     """
     from ._duckdb import DuckDBBackend
 
-    return Store(DuckDBBackend(path, read_only=read_only))
+    return Store(DuckDBBackend(path, read_only=read_only, memory_limit=memory_limit))
 
 
 def connect_spark(parquet_dir: str | Path, spark=None) -> Store:

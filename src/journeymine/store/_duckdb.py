@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time as _time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,17 +29,27 @@ log = logging.getLogger(__name__)
 __all__ = ["DuckDBBackend"]
 
 
+def _half_of_memory() -> str | None:
+    try:
+        return f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2 // 2**20}MB"
+    except (ValueError, OSError, AttributeError):  # not POSIX: DuckDB's own default
+        return None
+
+
 class DuckDBBackend:
     """One DuckDB connection owned by one :class:`~journeymine.Store`."""
 
     dialect = "duckdb"
     name = "duckdb"
 
-    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, upto: int | None = None):
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, upto: int | None = None,
+                 memory_limit: str | None = None):
         self.path = str(path)
         self.read_only = read_only
+        self.deferred = False  # inside Store.bulk(): writes mark seq stale instead of rebuilding it
         try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
+            limit = memory_limit or _half_of_memory()
+            self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": limit} if limit else {})
         except duckdb.Error as exc:
             raise StoreError(f"Cannot open store {self.path!r}: {exc}", path=self.path) from exc
         self.con.execute("SET TimeZone = 'UTC'")
@@ -125,7 +136,7 @@ class DuckDBBackend:
                 loader.add(batch)
             counts = loader.finish()
             if counts["events"] or counts["links"]:
-                self._rebuild_seq()
+                self._refresh_seq()
             seconds = _time.perf_counter() - t0
             self.con.execute(
                 "INSERT INTO import_run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -143,6 +154,19 @@ class DuckDBBackend:
             return self._write(run)
         except duckdb.Error as exc:
             raise BackendError(f"Import of {source!r} failed in DuckDB: {exc}") from exc
+
+    def _refresh_seq(self) -> None:
+        """After a write: rebuild ``seq`` now, or only mark it stale while a bulk block defers it."""
+        if self.deferred:
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('seq_dirty', 'true')")
+        else:
+            self._rebuild_seq()
+
+    def finish_bulk(self) -> None:
+        """End a bulk block: rebuild ``seq`` once if any write in it marked it stale."""
+        self.deferred = False
+        if self._seq_dirty():
+            self._write(self._rebuild_seq)
 
     def _rebuild_seq(self) -> None:
         canon = self._canonical_map()
@@ -231,7 +255,7 @@ class DuckDBBackend:
                     self.con.execute("INSERT INTO alias SELECT s, t, $at FROM _b_alias", {"at": merged_at})
                 finally:
                     self.con.unregister("_b_alias")
-                self._rebuild_seq()
+                self._refresh_seq()
             return len(new_src)
 
         return self._write(run)

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import IngestError
 from ._batch import SCHEMAS, Batch
 
 __all__ = ["BatchLoader"]
@@ -59,6 +60,7 @@ class BatchLoader:
         self.run_id = run_id
         self.counts = {"events": 0, "objects": 0, "links": 0, "refused": 0, "duplicates": 0}
         self._event_base = con.execute("SELECT coalesce(max(code), -1) + 1 FROM event").fetchall()[0][0]
+        self._max_ord: int | None = None
 
     # -- objects ------------------------------------------------------------------------------------
     def _next_object_code(self) -> int:
@@ -135,8 +137,29 @@ class BatchLoader:
         ).fetchall()[0][0]
         self.counts["refused"] += int(n)
 
+    def _check_ords(self, events: pa.Table) -> None:
+        """``ord`` must be unique across the batches of an import (it becomes the event code): cheap
+        range check, exact check only when this batch's range reaches back into earlier ones."""
+        lo, hi = (v.as_py() for v in pc.min_max(events["ord"]).values())
+        if lo is None:
+            raise IngestError("A batch has events without an ord")
+        if self._max_ord is not None and lo <= self._max_ord:
+            self.con.register("_b_ords", events.select(["ord"]))
+            try:
+                clash = self._scalar("SELECT count(*) FROM _b_ords b JOIN event e ON e.code = $base + b.ord",
+                                     {"base": self._event_base})
+            finally:
+                self.con.unregister("_b_ords")
+            if clash:
+                raise IngestError(f"{clash} events of a batch repeat an ord of an earlier batch of the same import; "
+                                  "ord must number the events of a whole import")
+        if pc.count_distinct(events["ord"]).as_py() != events.num_rows:
+            raise IngestError("A batch repeats an ord; ord must be unique within an import")
+        self._max_ord = hi if self._max_ord is None else max(hi, self._max_ord)
+
     def _add_events(self, events: pa.Table, links: pa.Table | None) -> None:
         con = self.con
+        self._check_ords(events)
         if links is None:
             links = pa.Table.from_batches([], schema=SCHEMAS["event_objects"])
         con.register("_b_events", events)

@@ -7,6 +7,7 @@ or the views below; they never see the driver.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -124,6 +125,22 @@ class Store:
             report.links_imported, report.refused, report.duplicates_skipped, report.seconds,
         )
         return report
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[Store]:
+        """Many writes, one projection build: inside the block, imports and identity merges commit as
+        usual but the ordered ``seq`` projection (journey and process views) is rebuilt once, when the
+        block ends, instead of after every write. Until then those views show the state before the
+        block. Large loaders (the simulator) use it to commit in parts and keep memory bounded."""
+        backend = self._writer()
+        if backend.deferred:  # nested: the outer block rebuilds
+            yield self
+            return
+        backend.deferred = True
+        try:
+            yield self
+        finally:
+            backend.finish_bulk()
 
     def identify(
         self, anonymous_id: str, customer_id: str, *, anonymous_type: str = "visitor",
