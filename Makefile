@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STORE ?= demo.duckdb
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo real-data test install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,12 @@ install-test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 
 demo: install
-	rm -f $(STORE)
-	$(BIN)/journeymine import data/bpic2012/bpic2012.xes.gz --store $(STORE)
-	$(BIN)/journeymine info --store $(STORE)
+	$(BIN)/journeymine demo --store $(STORE)
+
+real-data: install
+	rm -f real.duckdb
+	$(BIN)/journeymine import data/bpic2012/bpic2012.xes.gz --store real.duckdb
+	$(BIN)/journeymine info --store real.duckdb
 
 test: install-test
 	$(BIN)/python -m pytest
@@ -31,4 +34,4 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/bench_import.py
 
 clean:
-	rm -rf $(VENV) $(STORE) build src/*.egg-info
+	rm -rf $(VENV) $(STORE) demo.truth real.duckdb build src/*.egg-info
