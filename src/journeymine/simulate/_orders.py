@@ -28,8 +28,8 @@ import numpy as np
 import pyarrow as pa
 
 from ._chunk import Chunk
-from ._clock import DAY, HOUR, MINUTE, SECOND, ids, lognormal, scrambled_ids
-from ._web import METHODS, SHIPPING, WEEKDAY, People, Sessions, catalog
+from ._clock import DAY, HOUR, MINUTE, SECOND, ids, lognormal
+from ._web import METHODS, SHIPPING, WEEKDAY, People, Sessions, catalog, payment_ids
 
 __all__ = ["Orders", "emit_orders", "make_orders"]
 
@@ -105,11 +105,11 @@ def make_orders(c: Chunk, p: People, s: Sessions) -> Orders:
                ids=ids("O", c.index * 10**7 + np.arange(keep.size), 9),
                steps={k: v[keep] for k, v in f.items()}, late=f["late"][keep], done=f["done"][keep],
                noise={k: v[keep] for k, v in z.items()})
-    _truth(c, p, s, o, z, f, conv, rank, churn, inc)
+    _truth(c, p, s, o, z, f, conv, rank, inc)
     return o
 
 
-def _truth(c: Chunk, p: People, s: Sessions, o: Orders, z: dict, f: dict, conv, rank, churn, inc) -> None:
+def _truth(c: Chunk, p: People, s: Sessions, o: Orders, z: dict, f: dict, conv, rank, inc) -> None:
     fx = c.world.effects
     # effect 5: orders from the change day on, late with and without the faster picking
     if fx.faster_picking.enabled:
@@ -155,7 +155,7 @@ def emit_orders(c: Chunk, p: People, s: Sessions, o: Orders) -> None:
     store = np.array(w.stores)[p.region[o.person] % len(w.stores)]
     carrier = rng.integers(0, len(w.carriers), n)
     sess = s.ids.take(pa.array(o.session))
-    payment = _payment_ids(c, o.session)
+    payment = payment_ids(c, o.session)
     log.objects("order", o.ids, {"channel": np.array(["web", "app"])[s.device[o.session]],
                                  "shipping": SHIPPING[o.shipping], "payment_method": METHODS[s.method[o.session]],
                                  "value": value, "items": lines, "warehouse": warehouse,
@@ -169,7 +169,7 @@ def emit_orders(c: Chunk, p: People, s: Sessions, o: Orders) -> None:
     channel = np.array(["web", "app"])[s.device[o.session]]
     log.add("order placed", o.time, {**base, "session": sess, "payment": payment},
             {"channel": channel, "value": value, "items": lines, "shipping": SHIPPING[o.shipping]})
-    _line_events(log, "order placed", o.time, item_order, items)
+    log.link_rows(item_order, "item", items)  # the event just added, to each item line of its order
     # fraud check (null effect): beside picking, nothing waits for it
     fx = w.effects.null_fraud_check
     f_start = o.time + lognormal(rng, 40 * SECOND, 0.5, n).astype(np.int64)
@@ -182,9 +182,9 @@ def emit_orders(c: Chunk, p: People, s: Sessions, o: Orders) -> None:
     st = o.steps
     log.add("picking started", st["pick_start"], base, {"warehouse": warehouse})
     log.add("picking completed", st["pick_done"], base, {"warehouse": warehouse})
-    _line_events(log, "picking completed", st["pick_done"], item_order, items)
+    log.link_rows(item_order, "item", items)
     log.add("packing completed", st["pack_done"], base, {"warehouse": warehouse})
-    _line_events(log, "packing completed", st["pack_done"], item_order, items)
+    log.link_rows(item_order, "item", items)
     home = np.flatnonzero(o.shipping != 2)
     hb = {k: v.take(pa.array(home)) for k, v in base.items()}
     log.add("shipped", st["shipped"][home], hb, {"carrier": np.array(w.carriers)[carrier[home]],
@@ -198,15 +198,6 @@ def emit_orders(c: Chunk, p: People, s: Sessions, o: Orders) -> None:
     log.add("ready for pickup", st["ready"][cc], cb, {"store": store[cc]})
     log.add("picked up in store", o.done[cc], cb, {"store": store[cc], "channel": "store"})
     _returns(c, p, o, base, items, lines)
-
-
-def _payment_ids(c: Chunk, session_rows: np.ndarray) -> pa.Array:
-    return scrambled_ids("P", c.index, session_rows)
-
-
-def _line_events(log, name: str, time: np.ndarray, item_order: np.ndarray, items: pa.Array) -> None:
-    """Link the event just added (one per order) to each of its order's item lines."""
-    log.link_rows(item_order, "item", items)
 
 
 def _returns(c: Chunk, p: People, o: Orders, base: dict, items: pa.Array, lines: np.ndarray) -> None:

@@ -31,7 +31,7 @@ from ._chunk import Chunk
 from ._log import pick
 from ._clock import DAY, HOUR, MINUTE, SECOND, ids, lognormal, scrambled_ids, segment_cumsum
 
-__all__ = ["People", "Sessions", "catalog", "emit_sessions", "make_people", "make_sessions"]
+__all__ = ["People", "Sessions", "catalog", "payment_ids", "emit_sessions", "make_people", "make_sessions"]
 
 WEEKDAY = np.array([1.0, 0.95, 0.95, 1.0, 1.05, 1.2, 1.25])  # Monday..Sunday
 HOURS = np.array([0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 0.9, 1.0, 1.1, 1.2, 1.4, 1.3, 1.1, 1.0, 1.0, 1.2,
@@ -64,6 +64,11 @@ class People:
     visitor: tuple[pa.Array, pa.Array]  # web, app
     known_from: np.ndarray = None  # µs when the person became a known customer (int64 max: never)
     cutoff: np.ndarray = None  # µs after which a churned person never comes back (int64 max: never)
+
+
+def payment_ids(c: Chunk, session_rows: np.ndarray) -> pa.Array:
+    """The payment object of each session that reached the payment step (shared with its order)."""
+    return scrambled_ids("P", c.index, session_rows)
 
 
 def catalog(seed: int, products: int) -> np.ndarray:
@@ -257,8 +262,8 @@ def emit_sessions(c: Chunk, p: People, s: Sessions, alive: np.ndarray) -> None:
     w, log, rng = c.world, c.log, c.rng
     keep = np.flatnonzero(alive)
     visitor = pa.chunked_array([p.visitor[0], p.visitor[1]]).combine_chunks()
-    who_v = pa.array(np.where(~s.identified | s.first_identified, s.person + p.n * s.device, -1))
-    vis = visitor.take(pa.array(who_v.to_numpy(zero_copy_only=False), mask=who_v.to_numpy(zero_copy_only=False) < 0))
+    who_v = np.where(~s.identified | s.first_identified, s.person + p.n * s.device, -1)
+    vis = visitor.take(pa.array(who_v, mask=who_v < 0))
     cus_rows = np.where(s.identified, s.person, -1)
     cus = p.customer.take(pa.array(cus_rows, mask=cus_rows < 0))
     log.objects("session", s.ids.take(pa.array(keep)), {"channel": pick(DEVICES, s.device[keep])})
@@ -318,7 +323,7 @@ def emit_sessions(c: Chunk, p: People, s: Sessions, alive: np.ndarray) -> None:
     rows = keep[s.payment[keep]]
     log.add("checkout payment", s.t_payment[rows], links(rows),
             {"channel": pick(DEVICES, s.device[rows]), "step": 3, "method": pick(METHODS, s.method[rows])})
-    pay = scrambled_ids("P", c.index, rows)
+    pay = payment_ids(c, rows)
     method = pick(METHODS, s.method[rows])
     log.objects("payment", pay, {"method": method})
     both = {**links(rows), "payment": pay}
