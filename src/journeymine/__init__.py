@@ -13,7 +13,8 @@ import logging
 from . import errors
 from .export import write_ocel, write_parquet, write_xes
 from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet, read_xes
-from .journeys import Overview, overview
+from .journeys import FunnelResult, FunnelStep, Overview, SessionRule, SessionsResult, Step, funnel, overview, sessions
+from .results import Result, Segment
 from .simulate import Effects, Simulation, Truth, World, simulate
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
 
@@ -22,9 +23,16 @@ __version__ = "0.1.0"
 __all__ = [
     "Batch",
     "Effects",
+    "FunnelResult",
+    "FunnelStep",
     "ImportReport",
     "Overview",
+    "Result",
+    "Segment",
+    "SessionRule",
+    "SessionsResult",
     "Simulation",
+    "Step",
     "Store",
     "StoreInfo",
     "Truth",
@@ -33,6 +41,7 @@ __all__ = [
     "connect",
     "connect_spark",
     "errors",
+    "funnel",
     "guess_format",
     "overview",
     "read",
@@ -41,6 +50,7 @@ __all__ = [
     "read_ocel",
     "read_parquet",
     "read_xes",
+    "sessions",
     "simulate",
     "write_ocel",
     "write_parquet",

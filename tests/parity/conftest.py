@@ -143,3 +143,33 @@ def backend(request) -> jm.Store:
     if request.param == "duckdb":
         return request.getfixturevalue("reference")
     return request.getfixturevalue("spark_store")
+
+
+# -- a small simulated company on both backends, for the journey and process analyses ---------------------
+SIM_PEOPLE, SIM_DAYS, SIM_SEED = 600, 30, 5
+
+
+@pytest.fixture(scope="session")
+def sim_reference(tmp_path_factory):
+    """A small simulated company (600 people, 30 days) as a DuckDB file, opened read-only."""
+    path = tmp_path_factory.mktemp("sim") / "company.duckdb"
+    jm.simulate(customers=SIM_PEOPLE, days=SIM_DAYS, seed=SIM_SEED, store=path).store.close()
+    with jm.connect(path, read_only=True) as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def sim_spark(sim_reference, spark, tmp_path_factory):
+    """The same company exported with ``write_parquet`` and opened with ``jm.connect_spark``."""
+    out = tmp_path_factory.mktemp("sim") / "layout"
+    write_parquet(sim_reference, out)
+    with jm.connect_spark(out, spark=spark) as store:
+        yield store
+
+
+@pytest.fixture(scope="session", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def sim_backend(request) -> jm.Store:
+    """The small simulated company on each backend; compare results with ``sim_reference``."""
+    if request.param == "duckdb":
+        return request.getfixturevalue("sim_reference")
+    return request.getfixturevalue("sim_spark")

@@ -23,7 +23,7 @@ def test_info_is_equal(backend, reference):
     info = backend.info()
     assert info.to_dict() == reference.info().to_dict()
     assert (info.events, info.objects, info.event_object_links, info.object_object_links) == (10, 6, 15, 2)
-    assert (info.aliases, info.import_runs, info.quarantined, info.schema_version) == (1, 1, 1, 2)
+    assert (info.aliases, info.import_runs, info.quarantined, info.schema_version) == (1, 1, 1, 3)
     assert info.first_event == T0 and info.last_event == T0 + dt.timedelta(days=1)
     assert info.objects_by_type == {"customer": 2, "order": 2, "support/ticket": 1, "visitor": 1}
     assert info.events_by_type["checkout"] == 2 and "refund" not in info.events_by_type

@@ -42,3 +42,17 @@ def test_newer_store_is_refused_with_its_version(tmp_path):
     with pytest.raises(jm.errors.SchemaVersionError, match="schema version 999") as info:
         jm.connect(path)
     assert info.value.code == "schema_version"
+
+
+def test_version_2_file_gets_event_counts_per_type(tmp_path):
+    path = tmp_path / "v2.duckdb"
+    old = DuckDBBackend(path, upto=2)
+    con = old.con
+    con.execute("INSERT INTO object VALUES (0, 'customer', 'c1', NULL, 1)")
+    con.execute("INSERT INTO event VALUES (0, 'e1', 'view', ?, NULL, 1), (1, 'e2', 'view', ?, NULL, 1), "
+                "(2, 'e3', 'buy', ?, NULL, 1)", [dt.datetime(2024, 1, 1)] * 3)
+    con.execute("INSERT INTO event_type VALUES (0, 'view'), (1, 'buy')")
+    old.close()
+    with jm.connect(path) as store:
+        rows = store.query("SELECT name, events FROM event_type ORDER BY code").to_pylist()
+    assert rows == [{"name": "view", "events": 2}, {"name": "buy", "events": 1}]

@@ -21,6 +21,7 @@ from rich.table import Table
 
 import journeymine as jm
 from journeymine.errors import ConfigError, JourneymineError
+from journeymine.results import jsonable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Customer journeys and processes on one event store.")
 out = Console(soft_wrap=True)
@@ -34,7 +35,7 @@ EXPORT_FORMATS = ("ocel-json", "ocel-sqlite", "xes", "parquet")
 
 def _emit(as_json: bool, payload: dict[str, Any], render: Callable[[], None]) -> None:
     if as_json:
-        out.print_json(json.dumps({"ok": True, **payload}, default=str))
+        out.print_json(json.dumps(jsonable({"ok": True, **payload}), default=str))
     else:
         render()
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from ._funnel import FunnelResult, FunnelStep, funnel
 from ._overview import Overview, overview
+from ._sessions import SessionsResult, sessions
+from ._steps import Step
+from ._units import SessionRule
 
-__all__ = ["Overview", "overview"]
+__all__ = ["FunnelResult", "FunnelStep", "Overview", "SessionRule", "SessionsResult", "Step", "funnel", "overview", "sessions"]

@@ -210,16 +210,6 @@ def make_sessions(c: Chunk, p: People) -> Sessions:
                  t_delivery=t_delivery, shipping=shipping, payment=payment, t_payment=t_payment, method=method,
                  verify_start=verify_start, verify_seconds=verify_seconds, converted=converted, t_order=t_order)
     _identity(c, p, s)
-    rows = np.flatnonzero(payment)  # truth of effect 1: every session reaching the payment step
-    c.truth.add("slow_payment", "session", s.ids.take(pa.array(rows)), slow[rows],
-                np.full(rows.size, P_ABANDON_PAY), np.where(slow[rows], p_abandon[rows], P_ABANDON_PAY + increase),
-                kpi="abandoned at payment | payment step reached")
-    if confusing.any():  # truth of effect 3: sessions whose form reached the confusing field
-        conf = int(np.argmax(confusing))
-        rows = np.flatnonzero(checkout & (fields_done > conf))
-        c.truth.add("confusing_field", "session", s.ids.take(pa.array(rows)), np.ones(rows.size, bool),
-                    np.full(rows.size, FIELD_HAZARD), np.full(rows.size, hazard[conf]),
-                    kpi="form abandoned at the field | field reached")
     return s
 
 
@@ -257,10 +247,31 @@ def _identity(c: Chunk, p: People, s: Sessions) -> None:
                     p.customer.take(pa.array(s.person[rows]))))
 
 
+def _session_truth(c: Chunk, s: Sessions, alive: np.ndarray) -> None:
+    """Truth of effects 1 and 3 over the sessions that are in the data: alive (their person had not
+    churned) and with the unit's step before the horizon."""
+    fx, horizon = c.world.effects, c.log.horizon
+    increase = fx.slow_payment.abandonment_increase if fx.slow_payment.enabled else 0.0
+    rows = np.flatnonzero(alive & s.payment & (s.t_payment < horizon))  # effect 1: sessions reaching payment
+    slow = s.verify_seconds[rows] > fx.slow_payment.threshold_seconds
+    c.truth.add("slow_payment", "session", s.ids.take(pa.array(rows)), slow,
+                np.full(rows.size, P_ABANDON_PAY), P_ABANDON_PAY + increase * slow,
+                kpi="abandoned at payment | payment step reached")
+    fields = c.world.form_fields
+    if fx.confusing_field.enabled and fx.confusing_field.field in fields:  # effect 3: forms reaching the field
+        conf = fields.index(fx.confusing_field.field)
+        rows = np.flatnonzero(alive & s.checkout & (s.fields_done > conf) & (s.field_time[:, conf] < horizon))
+        c.truth.add("confusing_field", "session", s.ids.take(pa.array(rows)), np.ones(rows.size, bool),
+                    np.full(rows.size, FIELD_HAZARD),
+                    np.full(rows.size, FIELD_HAZARD + fx.confusing_field.abandonment_increase),
+                    kpi="form abandoned at the field | field reached")
+
+
 def emit_sessions(c: Chunk, p: People, s: Sessions, alive: np.ndarray) -> None:
     """Write the events of the sessions still ``alive`` (not after their person churned)."""
     w, log, rng = c.world, c.log, c.rng
     keep = np.flatnonzero(alive)
+    _session_truth(c, s, alive)
     visitor = pa.chunked_array([p.visitor[0], p.visitor[1]]).combine_chunks()
     who_v = np.where(~s.identified | s.first_identified, s.person + p.n * s.device, -1)
     vis = visitor.take(pa.array(who_v, mask=who_v < 0))

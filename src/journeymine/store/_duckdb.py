@@ -41,6 +41,7 @@ class DuckDBBackend:
 
     dialect = "duckdb"
     name = "duckdb"
+    clustered = True  # a filtered scan of seq keeps its stored (object, time) order
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, upto: int | None = None,
                  memory_limit: str | None = None):
@@ -188,7 +189,16 @@ class DuckDBBackend:
             )
         finally:
             self.con.unregister("_canon")
+        if self.schema_version() >= 3:  # (a store being migrated to version 2 has no counts yet)
+            self._count_types()
         self.con.execute("UPDATE meta SET value = 'false' WHERE key = 'seq_dirty'")
+
+    def _count_types(self) -> None:
+        self.con.execute(
+            """UPDATE event_type SET events = coalesce(c.n, 0)
+               FROM event_type t LEFT JOIN (SELECT type, count(*) AS n FROM event GROUP BY type) c ON c.type = t.name
+               WHERE event_type.code = t.code"""
+        )
 
     def _canonical_map(self) -> pa.Table:
         """Alias edges resolved transitively: every merged object code -> its final target code."""

@@ -241,7 +241,7 @@ class BatchLoader:
             )
             con.execute(
                 """
-                INSERT INTO event_type
+                INSERT INTO event_type (code, name)
                 SELECT (SELECT coalesce(max(code), -1) FROM event_type) + row_number() OVER (ORDER BY first_ord), type
                 FROM (SELECT type, min(ord) AS first_ord FROM _b_events GROUP BY type) n
                 WHERE type NOT IN (SELECT name FROM event_type)

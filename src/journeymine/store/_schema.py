@@ -7,7 +7,7 @@ compact integer columns; the string ids stay in ``event`` and ``object``.
 
 ``seq`` is the maintained projection the sequence analyses scan: one row per (canonical object, event),
 physically ordered by ``(object_type, object_code, time, event_code)``, with integer-coded event types
-(``event_type``). Canonical means aliases are resolved: an anonymous visitor merged into a customer is
+(``event_type``, which also counts the events of each type). Canonical means aliases are resolved: an anonymous visitor merged into a customer is
 listed under the customer. It is rebuilt in the same transaction as every write.
 
 Migrations are numbered; a store records its version in ``meta``. Opening an older file applies the
@@ -49,6 +49,11 @@ MIGRATIONS: dict[int, list[str]] = {
             object_type VARCHAR NOT NULL, object_code BIGINT NOT NULL, time TIMESTAMP NOT NULL,
             type_code INTEGER NOT NULL, event_code BIGINT NOT NULL)""",
         "INSERT INTO meta VALUES ('seq_dirty', 'true')",
+    ],
+    # 3: the number of events of each type, kept with the projection (funnels report what they ignore).
+    3: [
+        "ALTER TABLE event_type ADD COLUMN events BIGINT",
+        "INSERT OR REPLACE INTO meta VALUES ('seq_dirty', 'true')",
     ],
 }
 

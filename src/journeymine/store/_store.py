@@ -66,6 +66,19 @@ class StoreInfo:
         return json.dumps(self.to_dict())
 
 
+def _is_ordered(table: pa.Table) -> bool:
+    """Whether rows are ordered by (actor, time, event): one vectorised pass."""
+    if table.num_rows < 2:
+        return True
+    import numpy as np
+
+    a = table.column("actor").to_numpy()
+    t = table.column("time").cast(pa.int64()).to_numpy()
+    e = table.column("event").to_numpy()
+    da, dt_, de = np.diff(a), np.diff(t), np.diff(e)
+    return bool(np.all((da > 0) | ((da == 0) & ((dt_ > 0) | ((dt_ == 0) & (de > 0))))))
+
+
 def _counts(table: pa.Table) -> dict[str, int]:
     return {k: int(v) for k, v in zip(table.column(0).to_pylist(), table.column(1).to_pylist())}
 
@@ -215,6 +228,63 @@ class Store:
             """,
             {"t": object_type},
         )
+
+    def event_types(self) -> dict[str, int]:
+        """The integer code of every event type in the store (the ``type`` column of :meth:`sequences`)."""
+        rows = self.query("SELECT name, code FROM event_type ORDER BY code").to_pylist()
+        return {r["name"]: r["code"] for r in rows}
+
+    def sequences(
+        self, object_type: str, *, types: Iterable[str] | None = None, event_attributes: Iterable[str] = (),
+        object_attributes: Iterable[str] = (), start: dt.datetime | None = None, end: dt.datetime | None = None,
+    ) -> pa.Table:
+        """The journey/process view of every object of a type as flat columns, for sequence kernels.
+
+        One row per (object, event) of ``seq`` with columns ``actor`` (the canonical object's integer
+        code, int64), ``time`` (timestamp[us], UTC), ``type`` (event type code, int32, see
+        :meth:`event_types`) and ``event`` (the event's integer code, int64), then one string column
+        ``e.<name>`` per event attribute and ``o.<name>`` per attribute of the actor object (JSON
+        values as text, ``None`` where absent). Always ordered by ``(actor, time, event)``; ties in
+        time keep load order. ``types`` keeps only those event types (unknown names match nothing);
+        ``start``/``end`` keep ``start <= time < end``.
+
+        On DuckDB the rows come out of the clustered ``seq`` table in stored order (checked, and
+        sorted only if a join disturbed it); on Spark the query sorts.
+        """
+        event_attributes, object_attributes = list(event_attributes), list(object_attributes)
+        params: dict[str, object] = {"t": object_type}
+        where = ["s.object_type = $t"]
+        if types is not None:
+            codes = [c for name, c in self.event_types().items() if name in set(types)]
+            if not codes:
+                codes = [-1]
+            where.append(f"s.type_code IN ({', '.join(str(int(c)) for c in codes)})")
+        if start is not None:
+            where.append("s.time >= $start")
+            params["start"] = start
+        if end is not None:
+            where.append("s.time < $end")
+            params["end"] = end
+        columns = ["s.object_code AS actor", "s.time AS time", "s.type_code AS type", "s.event_code AS event"]
+        joins = []
+        for i, name in enumerate(event_attributes):
+            params[f"ea{i}"] = "$." + name
+            columns.append(f'json_extract_string(e.attributes, $ea{i}) AS "e.{name}"')
+        for i, name in enumerate(object_attributes):
+            params[f"oa{i}"] = "$." + name
+            columns.append(f'json_extract_string(o.attributes, $oa{i}) AS "o.{name}"')
+        if event_attributes:
+            joins.append("JOIN event e ON e.code = s.event_code")
+        if object_attributes:
+            joins.append("JOIN object o ON o.code = s.object_code")
+        sql = f"SELECT {', '.join(columns)} FROM seq s {' '.join(joins)} WHERE {' AND '.join(where)}"
+        if not getattr(self.backend, "clustered", False):
+            return self.query(sql + " ORDER BY actor, time, event", params)
+        table = self.query(sql, params)
+        if not joins:  # a filtered scan keeps the stored order (DuckDB's preserve_insertion_order)
+            return table
+        return table if _is_ordered(table) else table.sort_by([("actor", "ascending"), ("time", "ascending"),
+                                                                ("event", "ascending")])
 
     def quarantine(self, run_id: int | None = None) -> pa.Table:
         """Refused records with their run, position in the source, reason and the record itself,
