@@ -13,7 +13,21 @@ import logging
 from . import errors
 from .export import write_ocel, write_parquet, write_xes
 from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet, read_xes
-from .journeys import FunnelResult, FunnelStep, Overview, SessionRule, SessionsResult, Step, funnel, overview, sessions
+from .journeys import (
+    FunnelResult,
+    FunnelStep,
+    Overview,
+    RetentionCohort,
+    RetentionPoint,
+    RetentionResult,
+    SessionRule,
+    SessionsResult,
+    Step,
+    funnel,
+    overview,
+    retention,
+    sessions,
+)
 from .results import Result, Segment
 from .simulate import Effects, Simulation, Truth, World, simulate
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
@@ -28,6 +42,9 @@ __all__ = [
     "ImportReport",
     "Overview",
     "Result",
+    "RetentionCohort",
+    "RetentionPoint",
+    "RetentionResult",
     "Segment",
     "SessionRule",
     "SessionsResult",
@@ -50,6 +67,7 @@ __all__ = [
     "read_ocel",
     "read_parquet",
     "read_xes",
+    "retention",
     "sessions",
     "simulate",
     "write_ocel",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ._funnel import FunnelResult, FunnelStep, funnel
 from ._overview import Overview, overview
+from ._retention import RetentionCohort, RetentionPoint, RetentionResult, retention
 from ._sessions import SessionsResult, sessions
 from ._steps import Step
 from ._units import SessionRule
 
-__all__ = ["FunnelResult", "FunnelStep", "Overview", "SessionRule", "SessionsResult", "Step", "funnel", "overview", "sessions"]
+__all__ = ["FunnelResult", "FunnelStep", "Overview", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "funnel", "overview", "retention", "sessions"]
