@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ._funnel import FunnelResult, FunnelStep, funnel
+from ._kpis import KpiResult, KpiRow, kpis
 from ._overview import Overview, overview
 from ._retention import RetentionCohort, RetentionPoint, RetentionResult, retention
 from ._sessions import SessionsResult, sessions
 from ._steps import Step
 from ._units import SessionRule
 
-__all__ = ["FunnelResult", "FunnelStep", "Overview", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "funnel", "overview", "retention", "sessions"]
+__all__ = ["FunnelResult", "FunnelStep", "KpiResult", "KpiRow", "Overview", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "funnel", "kpis", "overview", "retention", "sessions"]
