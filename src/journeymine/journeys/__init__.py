@@ -5,9 +5,10 @@ from __future__ import annotations
 from ._funnel import FunnelResult, FunnelStep, funnel
 from ._kpis import KpiResult, KpiRow, kpis
 from ._overview import Overview, overview
+from ._paths import PathsResult, StepMatrix, paths, step_matrix
 from ._retention import RetentionCohort, RetentionPoint, RetentionResult, retention
 from ._sessions import SessionsResult, sessions
 from ._steps import Step
 from ._units import SessionRule
 
-__all__ = ["FunnelResult", "FunnelStep", "KpiResult", "KpiRow", "Overview", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "funnel", "kpis", "overview", "retention", "sessions"]
+__all__ = ["FunnelResult", "FunnelStep", "KpiResult", "KpiRow", "Overview", "PathsResult", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "StepMatrix", "funnel", "kpis", "overview", "paths", "retention", "sessions", "step_matrix"]
