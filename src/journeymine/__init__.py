@@ -14,6 +14,8 @@ from . import errors
 from .export import write_ocel, write_parquet, write_xes
 from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet, read_xes
 from .journeys import (
+    Driver,
+    DriversResult,
     FunnelResult,
     FunnelStep,
     KpiResult,
@@ -27,6 +29,7 @@ from .journeys import (
     SessionsResult,
     Step,
     StepMatrix,
+    drivers,
     funnel,
     kpis,
     overview,
@@ -43,6 +46,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Batch",
+    "Driver",
+    "DriversResult",
     "Effects",
     "FunnelResult",
     "FunnelStep",
@@ -68,6 +73,7 @@ __all__ = [
     "__version__",
     "connect",
     "connect_spark",
+    "drivers",
     "errors",
     "funnel",
     "guess_format",

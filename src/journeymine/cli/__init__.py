@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _funnel, _kpis, _paths, _retention, _simulate  # noqa: F401  (register their commands)
+from . import _drivers, _funnel, _kpis, _paths, _retention, _simulate  # noqa: F401  (register their commands)
 from ._app import app, main
 
 __all__ = ["app", "main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._drivers import Driver, DriversResult, drivers
 from ._funnel import FunnelResult, FunnelStep, funnel
 from ._kpis import KpiResult, KpiRow, kpis
 from ._overview import Overview, overview
@@ -11,4 +12,4 @@ from ._sessions import SessionsResult, sessions
 from ._steps import Step
 from ._units import SessionRule
 
-__all__ = ["FunnelResult", "FunnelStep", "KpiResult", "KpiRow", "Overview", "PathsResult", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "StepMatrix", "funnel", "kpis", "overview", "paths", "retention", "sessions", "step_matrix"]
+__all__ = ["Driver", "DriversResult", "FunnelResult", "FunnelStep", "KpiResult", "KpiRow", "Overview", "PathsResult", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "StepMatrix", "drivers", "funnel", "kpis", "overview", "paths", "retention", "sessions", "step_matrix"]
