@@ -252,3 +252,17 @@ def test_result_forms(small):
     assert set(frame["value"]) == {"web", "app"} and len(frame) == 8
     assert f.actors.column("depth").to_numpy().max() <= 4
     assert np.all(np.diff([s.count for s in f.steps]) <= 0)
+
+
+@pytest.mark.parametrize("kw", [{"entry": "any"}, {"entry": "first", "breakdown": "channel"},
+                                {"order": "strict", "entry": "any"}, {"order": "any_order"}])
+def test_parts_of_whole_actors_give_the_same_result(company, monkeypatch, kw):
+    from journeymine.journeys import _units
+
+    steps = ["page viewed", "product viewed", "added to cart", "order placed"]
+    monkeypatch.setattr(_units, "BATCH_ROWS", 10**9)  # one part
+    whole = jm.funnel(company.store, steps, window="2d", by="session", **kw)
+    monkeypatch.setattr(_units, "BATCH_ROWS", 997)  # hundreds of parts, cut at actor boundaries
+    parts = jm.funnel(company.store, steps, window="2d", by="session", **kw)
+    assert parts.to_dict() == whole.to_dict() and parts.actors.equals(whole.actors)
+    assert whole.steps[1].count > 0

@@ -5,7 +5,8 @@ dense index, ``time`` in µs, rows in (actor, time, load order)), one boolean ma
 rows that start a chain. Each step is one vectorised pass: for every live chain, the earliest
 matching row after the chain's previous step is found by a rank lookup (a running count of that
 step's rows, indexed by position: the row index *is* the (actor, time, load order) key, because rows
-are in that order). The cost is O(steps x (rows + chains)), with no Python loop over actors or
+are in that order); a found row that ties in time with the previous step is skipped in a few extra
+vectorised rounds over just those chains. The cost is O(steps x (rows + chains)), with no Python loop over actors or
 events, and a batch of whole actors can be processed on its own (Spark partitions, bounded memory).
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["any_order", "deepest", "first_rows", "last_rows", "ordered", "prune", "tie_bounds", "tie_ends"]
+__all__ = ["StepRows", "any_order", "deepest", "first_rows", "last_rows", "ordered", "prune", "tie_bounds"]
 
 NONE = -1
 
@@ -42,38 +43,22 @@ def last_rows(actor: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rows[keep]
 
 
-def prune(actor: np.ndarray, second: np.ndarray, starts: np.ndarray, tie_end: np.ndarray | None) -> np.ndarray:
+def prune(actor: np.ndarray, time: np.ndarray, second: np.ndarray, starts: np.ndarray, *,
+          ties: str = "strict") -> np.ndarray:
     """The chain starts that can be the latest-starting deepest chain of their actor.
 
     Starts of one actor that find the same step-2 row (no step-2 row lies between them) continue
     identically from there, and the later start has the looser window: it reaches at least as deep.
-    So only the last start before each step-2 row (and the actor's last start) is kept. ``tie_end``
-    (from :func:`tie_ends`) for ``ties="strict"``, ``None`` for ``"allow"``.
+    So only the last start before each step-2 row (and the actor's last start) is kept.
     """
     if starts.size < 2:
         return starts
-    positions = tie_end[starts] if tie_end is not None else starts + 1
-    nxt = _before(second)[positions]  # which step-2 row each start finds (or past the end)
+    nxt = StepRows(second).next(actor, time, starts, ties)[2]  # which step-2 row each start finds
     a = actor[starts]
     keep = np.empty(starts.size, bool)
     keep[-1] = True
     keep[:-1] = (a[:-1] != a[1:]) | (nxt[:-1] != nxt[1:])
     return starts[keep]
-
-
-def tie_ends(actor: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """Per row: one past the last row of its (actor, time) group (``row + 1`` unless tied)."""
-    n = time.size
-    ends = np.arange(1, n + 1, dtype=np.int64)
-    if n < 2:
-        return ends
-    tied = (actor[1:] == actor[:-1]) & (time[1:] == time[:-1])  # row i ties with row i + 1
-    if not tied.any():
-        return ends
-    last = np.ones(n, bool)  # the last row of its tie group
-    last[:-1] = ~tied
-    at = np.where(last, np.arange(n), n)
-    return np.minimum.accumulate(at[::-1])[::-1] + 1
 
 
 def tie_bounds(actor: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,28 +74,49 @@ def tie_bounds(actor: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndar
     return starts[group], ends[group]
 
 
-def _before(mask: np.ndarray) -> np.ndarray:
-    """``before[p]`` = number of rows with index < p where ``mask`` holds (length n + 1)."""
-    before = np.zeros(mask.size + 1, np.int32 if mask.size < 2**31 else np.int64)
-    np.cumsum(mask, out=before[1:])
-    return before
+class StepRows:
+    """The rows of one step and their rank: how many of them lie before a position."""
 
+    def __init__(self, mask: np.ndarray):
+        self.mask = mask
+        self.rows = np.flatnonzero(mask)
 
-def _next(mask: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each position, the first row at or after it where ``mask`` holds (and whether there is one).
+    def rank(self, positions: np.ndarray) -> np.ndarray:
+        """Number of the step's rows with index < each position: a running count indexed by position
+        when there are many positions (O(rows)), a binary search when there are few."""
+        if positions.size * 8 < self.mask.size:
+            return np.searchsorted(self.rows, positions)
+        before = np.zeros(self.mask.size + 1, np.int32 if self.mask.size < 2**31 else np.int64)
+        np.cumsum(self.mask, out=before[1:])
+        return before[positions].astype(np.int64)
 
-    A rank lookup (``before[position]``) instead of a binary search: O(rows + positions)."""
-    rows_k = np.flatnonzero(mask)
-    if rows_k.size == 0:
-        return np.zeros_like(positions), np.zeros(positions.size, bool)
-    j = _before(mask)[positions]
-    found = j < rows_k.size
-    return rows_k[np.minimum(j, rows_k.size - 1)], found
+    def at(self, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        found = j < self.rows.size
+        return self.rows[np.minimum(j, max(self.rows.size - 1, 0))] if self.rows.size else j, found
+
+    def next(self, actor: np.ndarray, time: np.ndarray, prev: np.ndarray, ties: str):
+        """For each row in ``prev``, the first row of this step after it: later in time (``"strict"``)
+        or in (time, load order) (``"allow"``). Returns (row, found, index among the step's rows).
+
+        A rank lookup finds the first step row after ``prev`` in load order; only where that row ties
+        in time with ``prev`` (rare) is the search continued, row by row of the step, in a few
+        vectorised rounds."""
+        j = self.rank(prev + 1)
+        cand, found = self.at(j)
+        if ties == "strict" and self.rows.size:
+            tied = np.flatnonzero(found & (time[cand] == time[prev]) & (actor[cand] == actor[prev]))
+            while tied.size:
+                j[tied] += 1
+                c, f = self.at(j[tied])
+                cand[tied], found[tied] = c, f
+                tied = tied[f & (time[c] == time[prev[tied]]) & (actor[c] == actor[prev[tied]])]
+        return cand, found, j
 
 
 def ordered(actor: np.ndarray, time: np.ndarray, masks: list[np.ndarray], starts: np.ndarray, window_us: int,
-            *, ties: str = "strict", adjacent: bool = False, tie_end: np.ndarray | None = None) -> np.ndarray:
-    """Rows of each chain's steps, shape (steps, chains); ``NONE`` where a step was not reached.
+            *, ties: str = "strict", adjacent: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of each chain's steps, shape (steps, chains) with ``NONE`` where a step was not reached,
+    and each chain's depth.
 
     Step k of a chain is the earliest row matching step k that comes after step k-1's row: strictly
     later in time (``ties="strict"``) or later in (time, load order) (``ties="allow"``), and within
@@ -119,15 +125,14 @@ def ordered(actor: np.ndarray, time: np.ndarray, masks: list[np.ndarray], starts
     """
     k_steps, m = len(masks), starts.size
     rows = np.full((k_steps, m), NONE, np.int64)
+    depth = np.ones(m, np.int64)
     if m == 0:
-        return rows
+        return rows, depth
     rows[0] = starts
     t1 = time[starts]
     chain_actor = actor[starts]
     alive = np.arange(m)
     prev = starts
-    if ties == "strict" and not adjacent and tie_end is None:
-        tie_end = tie_ends(actor, time)
     n = time.size
     for k in range(1, k_steps):
         if alive.size == 0:
@@ -140,12 +145,13 @@ def ordered(actor: np.ndarray, time: np.ndarray, masks: list[np.ndarray], starts
             if ties == "strict":
                 ok &= time[cand] > time[prev]
         else:
-            cand, ok = _next(masks[k], tie_end[prev] if tie_end is not None else prev + 1)
+            cand, ok, _ = StepRows(masks[k]).next(actor, time, prev, ties)
         ok &= actor[cand] == chain_actor[alive]
         ok &= time[cand] - t1[alive] <= window_us
         alive, prev = alive[ok], cand[ok]
         rows[k, alive] = prev
-    return rows
+        depth[alive] += 1
+    return rows, depth
 
 
 def any_order(actor: np.ndarray, time: np.ndarray, masks: list[np.ndarray], starts: np.ndarray,
@@ -166,7 +172,8 @@ def any_order(actor: np.ndarray, time: np.ndarray, masks: list[np.ndarray], star
     big = np.iinfo(np.int64).max
     reached = np.full((k_steps, m), big, np.int64)
     for k in range(k_steps):
-        cand, ok = _next(masks[k], first_of_tie)
+        step = StepRows(masks[k])
+        cand, ok = step.at(step.rank(first_of_tie))
         ok &= actor[cand] == chain_actor
         ok &= time[cand] - t1 <= window_us
         reached[k, ok] = time[cand[ok]]

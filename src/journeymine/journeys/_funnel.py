@@ -51,7 +51,7 @@ from ..timespan import parse_duration, parse_instant
 from . import _chains
 from ._stats import wilson
 from ._steps import Step, attribute_names, match, parse_steps
-from ._units import SessionRule, Sequences, load, parse_unit
+from ._units import SessionRule, Sequences, iter_load, parse_unit
 
 __all__ = ["FunnelResult", "FunnelStep", "funnel"]
 
@@ -155,13 +155,19 @@ class FunnelResult(Result):
 def _stats(names: list[str], depth: np.ndarray, times: np.ndarray) -> tuple[FunnelStep, ...]:
     """Per-step numbers from depths (actors,) and step times (steps, actors) in µs."""
     out = []
-    counts = [int((depth >= k + 1).sum()) for k in range(len(names))]
+    at_depth = np.bincount(depth, minlength=len(names) + 1)
+    counts = [int(at_depth[k + 1:].sum()) for k in range(len(names))]
+    first = times[0]
     for k, name in enumerate(names):
-        reached = depth >= k + 1
         conv_prev = counts[k] / counts[k - 1] if k and counts[k - 1] else (1.0 if counts[k] else None)
         low, high = wilson(counts[k], counts[k - 1]) if k and counts[k - 1] else (None, None)
-        from_start = (times[k, reached] - times[0, reached]) / 1e6
-        from_prev = (times[k, reached] - times[k - 1, reached]) / 1e6 if k else from_start
+        if k == 0:
+            from_start = from_prev = np.zeros(counts[0])
+        else:
+            reached = np.flatnonzero(depth > k)
+            at = times[k][reached]
+            from_start = (at - first[reached]) / 1e6
+            from_prev = (at - times[k - 1][reached]) / 1e6
         has = from_start.size > 0
         out.append(FunnelStep(
             name=name, count=counts[k],
@@ -171,7 +177,7 @@ def _stats(names: list[str], depth: np.ndarray, times: np.ndarray) -> tuple[Funn
             median_seconds_from_prev=float(np.median(from_prev)) if has else None,
             mean_seconds_from_start=float(from_start.mean()) if has else None,
             mean_seconds_from_prev=float(from_prev.mean()) if has else None,
-            dropped=int((depth == k + 1).sum()),
+            dropped=int(at_depth[k + 1]),
         ))
     return tuple(out)
 
@@ -199,52 +205,46 @@ def _attribution(value: str, n_steps: int, order: str) -> int | str:
                       f"to {n_steps} (ordered funnels only). Got {value!r} instead.", field="attribution")
 
 
-def _match_chains(seqs: Sequences, masks: list[np.ndarray], entry: str, order: str, ties: str,
-                  window_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _match_chains(actor: np.ndarray, time: np.ndarray, masks: list[np.ndarray], entry: str, order: str, ties: str,
+                  window_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(start row, depth, step times (steps, actors), step rows or None) of each entering actor."""
-    actor, time = seqs.actor, seqs.time
     start_mask = masks[0] if order != "any_order" else np.logical_or.reduce(masks)
-    tie_end = _chains.tie_ends(actor, time) if order == "ordered" and ties == "strict" else None
     if entry == "first":
         starts = _chains.first_rows(actor, start_mask)
     else:
         starts = np.flatnonzero(start_mask)
         if order == "ordered" and len(masks) > 1:
-            starts = _chains.prune(actor, masks[1], starts, tie_end)
+            starts = _chains.prune(actor, time, masks[1], starts, ties=ties)
     if order == "any_order":
         times = _chains.any_order(actor, time, masks, starts, window_us)
         rows = None
         depth = (times != _chains.NONE).sum(axis=0)
-    else:
-        rows = _chains.ordered(actor, time, masks, starts, window_us, ties=ties, adjacent=order == "strict",
-                               tie_end=tie_end)
-        depth = (rows != _chains.NONE).sum(axis=0)
-        times = np.where(rows != _chains.NONE, time[np.maximum(rows, 0)], _chains.NONE)
+        if entry == "any":
+            pick = _chains.deepest(actor[starts], depth)
+            starts, depth, times = starts[pick], depth[pick], times[:, pick]
+        return starts, depth, times, rows
+    rows, depth = _chains.ordered(actor, time, masks, starts, window_us, ties=ties, adjacent=order == "strict")
     if entry == "any":
         pick = _chains.deepest(actor[starts], depth)
-        starts, depth, times = starts[pick], depth[pick], times[:, pick]
-        rows = rows[:, pick] if rows is not None else None
+        starts, depth, rows = starts[pick], depth[pick], rows[:, pick]
+    times = np.where(rows != _chains.NONE, time[np.maximum(rows, 0)], _chains.NONE)
     return starts, depth, times, rows
 
 
 def _excluded(seqs: Sequences, exclusion: np.ndarray, starts: np.ndarray, depth: np.ndarray,
               times: np.ndarray) -> np.ndarray:
     """Whether an exclusion event lies strictly between each actor's t1 and its last reached step."""
-    rows_x = np.flatnonzero(exclusion)
-    if rows_x.size == 0 or starts.size == 0:
+    if not exclusion.any() or starts.size == 0:
         return np.zeros(starts.size, bool)
-    tie_end = _chains.tie_ends(seqs.actor, seqs.time)
-    j = np.searchsorted(rows_x, tie_end[starts])
-    found = j < rows_x.size
-    cand = rows_x[np.minimum(j, rows_x.size - 1)]
+    cand, found, _ = _chains.StepRows(exclusion).next(seqs.actor, seqs.time, starts, "strict")
     last = times[np.maximum(depth - 1, 0), np.arange(starts.size)]
     return found & (seqs.actor[cand] == seqs.actor[starts]) & (seqs.time[cand] < last)
 
 
-def _ignored(store: Store, seqs: Sequences, events: list[str], only_steps: bool, start, end) -> int:
+def _ignored(store: Store, type_codes: dict[str, int], held: list[np.ndarray], events: list[str], start, end) -> int:
     """Events of the step types in the period that no actor of the unit holds: all such events (kept
     per type with the store's projection; counted when a period is given) minus the distinct events
-    among the unit's rows."""
+    the unit's actors hold (``held``: their event codes)."""
     if start is None and end is None:
         totals = {r["name"]: r["events"] for r in store.query("SELECT name, events FROM event_type").to_pylist()}
         total = sum(int(totals.get(e) or 0) for e in events)
@@ -256,13 +256,58 @@ def _ignored(store: Store, seqs: Sequences, events: list[str], only_steps: bool,
                 where.append(f"time {op} ${name}")
                 params[name] = value
         total = store.query(f"SELECT count(*) AS n FROM event WHERE {' AND '.join(where)}", params).column(0)[0].as_py()
-    codes = np.array([seqs.type_codes[e] for e in events if e in seqs.type_codes], np.int32)
-    held = seqs.event if only_steps else seqs.event[np.isin(seqs.type, codes)]
-    if held.size == 0:
+    top = max((int(h.max()) for h in held if h.size), default=-1)
+    if top < 0:
         return int(total)
-    seen = np.zeros(int(held.max()) + 1, bool)
-    seen[held] = True
+    seen = np.zeros(top + 1, bool)
+    for h in held:
+        seen[h] = True
     return int(total - np.count_nonzero(seen))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Part:
+    """The matched chains of one part of whole actors."""
+
+    actor_code: np.ndarray
+    session_start: np.ndarray | None
+    depth: np.ndarray
+    times: np.ndarray
+    values: np.ndarray | None  # breakdown values (object), None without a breakdown
+    actors_total: int
+    held: np.ndarray  # event codes of the step types the part's actors hold
+
+
+def _part(seqs: Sequences, steps: list[Step], excl: list[Step], entry: str, order: str, ties: str, window_us: int,
+          step_codes: np.ndarray, only_steps: bool, breakdown: str | None, how: int | str | None) -> _Part:
+    masks = [match(seqs, s) for s in steps]
+    starts, depth, times, rows = _match_chains(seqs.actor, seqs.time, masks, entry, order, ties, window_us)
+    if excl:
+        out = _excluded(seqs, np.logical_or.reduce([match(seqs, s) for s in excl]), starts, depth, times)
+        if out.any():
+            keep = ~out
+            starts, depth, times = starts[keep], depth[keep], times[:, keep]
+            rows = rows[:, keep] if rows is not None else None
+    values = None
+    if breakdown is not None:
+        column = seqs.attrs[breakdown]
+        if breakdown.startswith("o.") or how == "first_touch":
+            at = starts
+        elif how == "last_touch":
+            at = rows[depth - 1, np.arange(depth.size)]
+        else:
+            at = rows[how - 1]
+        values = np.array(column.take(pa.array(np.maximum(at, 0))).to_pylist(), dtype=object)
+        values[(at < 0) | (values == None)] = NONE_VALUE  # noqa: E711 (elementwise)
+    step_rows = None if only_steps else np.isin(seqs.type, step_codes)
+    actor_index = seqs.actor[starts]
+    return _Part(
+        actor_code=seqs.actor_code[actor_index],
+        session_start=None if seqs.session_start is None else seqs.session_start[actor_index],
+        depth=depth, times=times, values=values,
+        actors_total=seqs.n_actors if only_steps else int(_chains.first_rows(seqs.actor, step_rows).size),
+        held=seqs.event if only_steps else seqs.event[step_rows],
+    )
 
 
 def funnel(
@@ -306,37 +351,27 @@ def funnel(
         event_attrs.add(breakdown)
     step_events = sorted({s.event for s in steps})
     types = None if order == "strict" else {*step_events, *(s.event for s in excl)}
-    seqs = load(store, unit, types=types, event_attributes=sorted(event_attrs),
-                object_attributes=[breakdown] if breakdown is not None and breakdown_from == "actor" else [],
-                start=t_start, end=t_end, actors=actors)
     only_steps = types is not None and not excl and unit.sessions is None  # every row is of a step type
-    masks = [match(seqs, s) for s in steps]
-    window_us = round(window_s * 1e6)
-    starts, depth, times, rows = _match_chains(seqs, masks, entry, order, ties, window_us)
-    if excl:
-        out = _excluded(seqs, np.logical_or.reduce([match(seqs, s) for s in excl]), starts, depth, times)
-        if out.any():
-            keep = ~out
-            starts, depth, times = starts[keep], depth[keep], times[:, keep]
-            rows = rows[:, keep] if rows is not None else None
+    type_codes = store.event_types()
+    step_codes = np.array([type_codes.get(e, -1) for e in step_events], np.int32)
+    column = None if breakdown is None else ("e." if breakdown_from == "event" else "o.") + breakdown
+    parts = [_part(seqs, steps, excl, entry, order, ties, round(window_s * 1e6), step_codes, only_steps, column, how)
+             for seqs in iter_load(store, unit, types=types, event_attributes=sorted(event_attrs),
+                                   object_attributes=[breakdown] if column and column[0] == "o" else [],
+                                   start=t_start, end=t_end, actors=actors)]
+    k_steps = len(steps)
+    depth = np.concatenate([p.depth for p in parts]) if parts else np.zeros(0, np.int64)
+    times = np.concatenate([p.times for p in parts], axis=1) if parts else np.zeros((k_steps, 0), np.int64)
     names = [s.label for s in steps]
     result_steps = _stats(names, depth, times)
-    done = times[-1, depth == len(steps)] - times[0, depth == len(steps)]
+    done = times[-1, depth == k_steps] - times[0, depth == k_steps]
     if done.size:
         counts, edges = np.histogram(done / 1e6, bins=histogram_bins, range=(0.0, max(float(done.max()) / 1e6, 1e-6)))
     else:
         counts, edges = np.zeros(0, np.int64), np.zeros(0)
     groups: dict[str, tuple[FunnelStep, ...]] = {}
     if breakdown is not None:
-        column = seqs.attrs[f"e.{breakdown}" if breakdown_from == "event" else f"o.{breakdown}"]
-        if breakdown_from == "actor" or how == "first_touch":
-            at = starts
-        elif how == "last_touch":
-            at = rows[depth - 1, np.arange(depth.size)]
-        else:
-            at = rows[how - 1]
-        values = np.array(column.take(pa.array(np.maximum(at, 0))).to_pylist(), dtype=object)
-        values[(at < 0) | (values == None)] = NONE_VALUE  # noqa: E711 (elementwise)
+        values = np.concatenate([p.values for p in parts]) if parts else np.zeros(0, object)
         uniq, inverse, n = np.unique(values.astype(str), return_inverse=True, return_counts=True)
         ranked = sorted(range(uniq.size), key=lambda i: (-n[i], uniq[i]))
         kept = set(ranked[:breakdown_limit])
@@ -344,20 +379,19 @@ def funnel(
         for value in [uniq[i] for i in ranked[:breakdown_limit]] + ([OTHER_VALUE] if uniq.size > breakdown_limit else []):
             sel = labels == value
             groups[str(value)] = _stats(names, depth[sel], times[:, sel])
-    actor_index = seqs.actor[starts]
-    columns: dict[str, pa.Array] = {"object_code": pa.array(seqs.actor_code[actor_index], pa.int64())}
-    if seqs.session_start is not None:
-        columns["session_start"] = pa.array(seqs.session_start[actor_index], pa.int64()).cast(pa.timestamp("us"))
+    columns: dict[str, pa.Array] = {
+        "object_code": pa.array(np.concatenate([p.actor_code for p in parts]) if parts else [], pa.int64())}
+    if unit.sessions is not None:
+        columns["session_start"] = pa.array(np.concatenate([p.session_start for p in parts]) if parts else [],
+                                            pa.int64()).cast(pa.timestamp("us"))
     columns["depth"] = pa.array(depth.astype(np.int32))
-    for k in range(len(steps)):
+    for k in range(k_steps):
         columns[f"step_{k + 1}_time"] = pa.array(times[k], pa.int64(), mask=times[k] == _chains.NONE).cast(
             pa.timestamp("us"))
     return FunnelResult(
         steps=result_steps, window_seconds=window_s, entry=entry, order=order, ties=ties, by=unit.label,
-        object_type=unit.object_type,
-        actors_total=seqs.n_actors if only_steps else int(_chains.first_rows(
-            seqs.actor, np.isin(seqs.type, [seqs.type_codes.get(e, -1) for e in step_events])).size),
-        ignored_rows=_ignored(store, seqs, step_events, only_steps, t_start, t_end),
+        object_type=unit.object_type, actors_total=sum(p.actors_total for p in parts),
+        ignored_rows=_ignored(store, type_codes, [p.held for p in parts], step_events, t_start, t_end),
         histogram_edges=tuple(float(e) for e in edges), histogram_counts=tuple(int(c) for c in counts),
         breakdown=breakdown, attribution=None if breakdown is None else str(attribution), groups=groups,
         actors=pa.table(columns),

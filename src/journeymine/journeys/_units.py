@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +28,10 @@ from ..results import Segment
 from ..store import Store
 from ..timespan import parse_duration
 
-__all__ = ["SessionRule", "Sequences", "Unit", "load", "parse_unit", "split_sessions"]
+__all__ = ["SessionRule", "Sequences", "Unit", "iter_load", "load", "parse_unit", "split_sessions"]
+
+
+BATCH_ROWS = 250_000  # rows per part read by iter_load (each part then grows to whole actors)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,12 +173,43 @@ def load(store: Store, unit: Unit, *, types: Iterable[str] | None = None, event_
     the rows are cut to ``types`` after the sessions are numbered. ``actors`` keeps only the actors of a
     segment (a segment of sessions keeps those sessions)."""
     types = None if types is None else sorted(set(types))
+    _check_segment(unit, actors)
     table = store.sequences(unit.object_type, types=None if unit.sessions else types,
                             event_attributes=event_attributes, object_attributes=object_attributes,
                             start=start, end=end)
+    return _to_sequences(table, unit, types, actors, store.event_types())
+
+
+def iter_load(store: Store, unit: Unit, *, types: Iterable[str] | None = None, event_attributes: Iterable[str] = (),
+              object_attributes: Iterable[str] = (), start: dt.datetime | None = None,
+              end: dt.datetime | None = None, actors: Segment | None = None) -> Iterator[Sequences]:
+    """:func:`load` as a stream of :class:`Sequences` of whole actors, in order (each with its own
+    dense actor index): the next part is read from the store while the caller works on this one."""
+    types = None if types is None else sorted(set(types))
+    _check_segment(unit, actors)
+    type_codes = store.event_types()
+    for table in store.sequence_batches(unit.object_type, types=None if unit.sessions else types,
+                                        event_attributes=event_attributes, object_attributes=object_attributes,
+                                        start=start, end=end, batch_rows=BATCH_ROWS):
+        seqs = _to_sequences(table, unit, types, actors, type_codes)
+        if seqs.n:
+            yield seqs
+
+
+def _check_segment(unit: Unit, actors: Segment | None) -> None:
+    if actors is not None and (actors.object_type != unit.object_type
+                               or (actors.session_starts is None) != (unit.sessions is None)):
+        raise ConfigError(f"The actors segment {actors.name!r} holds {actors.object_type} "
+                          f"{'sessions' if actors.session_starts is not None else 'objects'}; this analysis "
+                          f"counts {unit.label}s.", field="actors")
+
+
+def _to_sequences(table: pa.Table, unit: Unit, types: list[str] | None, actors: Segment | None,
+                  type_codes: dict[str, int]) -> Sequences:
+    """Rows of :meth:`Store.sequences` as :class:`Sequences`: dense actors or derived sessions, then
+    cut to ``types`` (sessions) and to the segment ``actors``."""
     codes = table.column("actor").to_numpy()
     time = table.column("time").cast(pa.int64()).to_numpy()
-    type_codes = store.event_types()
     session_start = None
     if unit.sessions is not None:
         gap, longest = unit.sessions.seconds()
@@ -192,10 +226,6 @@ def load(store: Store, unit: Unit, *, types: Iterable[str] | None = None, event_
         wanted = np.array([type_codes[t] for t in types if t in type_codes], np.int32)
         keep = np.isin(seqs.type, wanted)
     if actors is not None:
-        if actors.object_type != unit.object_type or (actors.session_starts is None) != (unit.sessions is None):
-            raise ConfigError(f"The actors segment {actors.name!r} holds {actors.object_type} "
-                              f"{'sessions' if actors.session_starts is not None else 'objects'}; this analysis "
-                              f"counts {unit.label}s.", field="actors")
         if unit.sessions is None:
             inside = np.isin(seqs.actor_code, actors.codes)
         else:

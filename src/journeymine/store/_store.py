@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from ..errors import ConfigError, ReadOnlyStoreError
@@ -66,17 +67,66 @@ class StoreInfo:
         return json.dumps(self.to_dict())
 
 
-def _is_ordered(table: pa.Table) -> bool:
-    """Whether rows are ordered by (actor, time, event): one vectorised pass."""
-    if table.num_rows < 2:
-        return True
-    import numpy as np
+def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Iterate ``batches`` in a background thread, ``depth`` batches ahead (errors re-raised here)."""
+    import queue
+    import threading
 
-    a = table.column("actor").to_numpy()
-    t = table.column("time").cast(pa.int64()).to_numpy()
-    e = table.column("event").to_numpy()
-    da, dt_, de = np.diff(a), np.diff(t), np.diff(e)
-    return bool(np.all((da > 0) | ((da == 0) & ((dt_ > 0) | ((dt_ == 0) & (de > 0))))))
+    q: queue.Queue = queue.Queue(depth)
+    done = object()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                q.put(batch)
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    worker = threading.Thread(target=run, name="journeymine-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue, then let it finish
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.01)
+
+
+def _whole_actors(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Regroup ordered batches into tables of about ``rows`` rows that hold whole actors (the last
+    actor of a part waits for the next one)."""
+    buffer: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        if batch.num_rows:
+            buffer.append(batch)
+            held += batch.num_rows
+        if held < rows:
+            continue
+        table = pa.Table.from_batches(buffer).combine_chunks()
+        actor = table.column("actor").to_numpy()
+        cut = int(np.searchsorted(actor, actor[-1], side="left"))
+        if cut == 0:  # one actor so far: keep reading
+            buffer, held = table.to_batches(), table.num_rows
+            continue
+        yield table.slice(0, cut)
+        buffer = table.slice(cut).to_batches()
+        held = table.num_rows - cut
+    if held:
+        yield pa.Table.from_batches(buffer).combine_chunks()
 
 
 def _counts(table: pa.Table) -> dict[str, int]:
@@ -234,6 +284,35 @@ class Store:
         rows = self.query("SELECT name, code FROM event_type ORDER BY code").to_pylist()
         return {r["name"]: r["code"] for r in rows}
 
+    def _sequence_sql(self, object_type: str, types, event_attributes, object_attributes, start, end):
+        event_attributes, object_attributes = list(event_attributes), list(object_attributes)
+        params: dict[str, object] = {"t": object_type}
+        where = ["s.object_type = $t"]
+        if types is not None:
+            wanted = set(types)
+            codes = [c for name, c in self.event_types().items() if name in wanted] or [-1]
+            where.append(f"s.type_code IN ({', '.join(str(int(c)) for c in codes)})")
+        for name, value, op in (("start", start, ">="), ("end", end, "<")):
+            if value is not None:
+                where.append(f"s.time {op} ${name}")
+                params[name] = value
+        columns = ["s.object_code AS actor", "s.time AS time", "s.type_code AS type", "s.event_code AS event"]
+        joins = []
+        for i, name in enumerate(event_attributes):
+            params[f"ea{i}"] = "$." + name
+            columns.append(f'json_extract_string(e.attributes, $ea{i}) AS "e.{name}"')
+        for i, name in enumerate(object_attributes):
+            params[f"oa{i}"] = "$." + name
+            columns.append(f'json_extract_string(o.attributes, $oa{i}) AS "o.{name}"')
+        if event_attributes:
+            joins.append("JOIN event e ON e.code = s.event_code")
+        if object_attributes:
+            joins.append("JOIN object o ON o.code = s.object_code")
+        sql = f"SELECT {', '.join(columns)} FROM seq s {' '.join(joins)} WHERE {' AND '.join(where)}"
+        if not getattr(self.backend, "clustered", False) or joins:
+            sql += " ORDER BY actor, time, event"  # (a join may disturb the stored order)
+        return sql, params
+
     def sequences(
         self, object_type: str, *, types: Iterable[str] | None = None, event_attributes: Iterable[str] = (),
         object_attributes: Iterable[str] = (), start: dt.datetime | None = None, end: dt.datetime | None = None,
@@ -248,43 +327,22 @@ class Store:
         time keep load order. ``types`` keeps only those event types (unknown names match nothing);
         ``start``/``end`` keep ``start <= time < end``.
 
-        On DuckDB the rows come out of the clustered ``seq`` table in stored order (checked, and
-        sorted only if a join disturbed it); on Spark the query sorts.
+        On DuckDB a filtered scan of the clustered ``seq`` table comes out in stored order (DuckDB
+        preserves insertion order), so no sort runs; with joins, and on Spark, the query sorts.
         """
-        event_attributes, object_attributes = list(event_attributes), list(object_attributes)
-        params: dict[str, object] = {"t": object_type}
-        where = ["s.object_type = $t"]
-        if types is not None:
-            codes = [c for name, c in self.event_types().items() if name in set(types)]
-            if not codes:
-                codes = [-1]
-            where.append(f"s.type_code IN ({', '.join(str(int(c)) for c in codes)})")
-        if start is not None:
-            where.append("s.time >= $start")
-            params["start"] = start
-        if end is not None:
-            where.append("s.time < $end")
-            params["end"] = end
-        columns = ["s.object_code AS actor", "s.time AS time", "s.type_code AS type", "s.event_code AS event"]
-        joins = []
-        for i, name in enumerate(event_attributes):
-            params[f"ea{i}"] = "$." + name
-            columns.append(f'json_extract_string(e.attributes, $ea{i}) AS "e.{name}"')
-        for i, name in enumerate(object_attributes):
-            params[f"oa{i}"] = "$." + name
-            columns.append(f'json_extract_string(o.attributes, $oa{i}) AS "o.{name}"')
-        if event_attributes:
-            joins.append("JOIN event e ON e.code = s.event_code")
-        if object_attributes:
-            joins.append("JOIN object o ON o.code = s.object_code")
-        sql = f"SELECT {', '.join(columns)} FROM seq s {' '.join(joins)} WHERE {' AND '.join(where)}"
-        if not getattr(self.backend, "clustered", False):
-            return self.query(sql + " ORDER BY actor, time, event", params)
-        table = self.query(sql, params)
-        if not joins:  # a filtered scan keeps the stored order (DuckDB's preserve_insertion_order)
-            return table
-        return table if _is_ordered(table) else table.sort_by([("actor", "ascending"), ("time", "ascending"),
-                                                                ("event", "ascending")])
+        sql, params = self._sequence_sql(object_type, types, event_attributes, object_attributes, start, end)
+        return self.query(sql, params)
+
+    def sequence_batches(
+        self, object_type: str, *, types: Iterable[str] | None = None, event_attributes: Iterable[str] = (),
+        object_attributes: Iterable[str] = (), start: dt.datetime | None = None, end: dt.datetime | None = None,
+        batch_rows: int = 250_000,
+    ) -> Iterator[pa.Table]:
+        """:meth:`sequences` as a stream of tables of whole actors (no actor is split between two),
+        in order. The next batch is fetched in a background thread while the caller works on the
+        current one, so a kernel and the database run at the same time."""
+        sql, params = self._sequence_sql(object_type, types, event_attributes, object_attributes, start, end)
+        return _prefetch(_whole_actors(self.backend.stream(sql, params, batch_rows), batch_rows))
 
     def quarantine(self, run_id: int | None = None) -> pa.Table:
         """Refused records with their run, position in the source, reason and the record itself,
