@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from . import _drivers, _funnel, _kpis, _paths, _retention, _simulate  # noqa: F401  (register their commands)
+from . import (  # noqa: F401  (each registers its commands)
+    _abandonment,
+    _drivers,
+    _funnel,
+    _kpis,
+    _paths,
+    _retention,
+    _simulate,
+)
 from ._app import app, main
 
 __all__ = ["app", "main"]

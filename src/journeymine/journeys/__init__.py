@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from ._abandonment import (
+    CartAbandonment,
+    CartStep,
+    Comebacks,
+    FieldStats,
+    FormAbandonment,
+    cart_abandonment,
+    form_abandonment,
+)
 from ._drivers import Driver, DriversResult, drivers
 from ._funnel import FunnelResult, FunnelStep, funnel
 from ._kpis import KpiResult, KpiRow, kpis
@@ -12,4 +21,4 @@ from ._sessions import SessionsResult, sessions
 from ._steps import Step
 from ._units import SessionRule
 
-__all__ = ["Driver", "DriversResult", "FunnelResult", "FunnelStep", "KpiResult", "KpiRow", "Overview", "PathsResult", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "StepMatrix", "drivers", "funnel", "kpis", "overview", "paths", "retention", "sessions", "step_matrix"]
+__all__ = ["CartAbandonment", "CartStep", "Comebacks", "Driver", "DriversResult", "FieldStats", "FormAbandonment", "FunnelResult", "FunnelStep", "KpiResult", "KpiRow", "Overview", "PathsResult", "RetentionCohort", "RetentionPoint", "RetentionResult", "SessionRule", "SessionsResult", "Step", "StepMatrix", "cart_abandonment", "drivers", "form_abandonment", "funnel", "kpis", "overview", "paths", "retention", "sessions", "step_matrix"]

@@ -39,6 +39,7 @@ fold into ``other``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable
 
 import numpy as np
@@ -51,7 +52,9 @@ from ..timespan import parse_duration, parse_instant
 from . import _chains
 from ._stats import wilson
 from ._steps import Step, attribute_names, match, parse_steps
-from ._units import SessionRule, Sequences, iter_load, parse_unit
+from ._units import SessionRule, Sequences, load_parts, parse_unit
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FunnelResult", "FunnelStep", "funnel"]
 
@@ -355,10 +358,14 @@ def funnel(
     type_codes = store.event_types()
     step_codes = np.array([type_codes.get(e, -1) for e in step_events], np.int32)
     column = None if breakdown is None else ("e." if breakdown_from == "event" else "o.") + breakdown
-    parts = [_part(seqs, steps, excl, entry, order, ties, round(window_s * 1e6), step_codes, only_steps, column, how)
-             for seqs in iter_load(store, unit, types=types, event_attributes=sorted(event_attrs),
-                                   object_attributes=[breakdown] if column and column[0] == "o" else [],
-                                   start=t_start, end=t_end, actors=actors)]
+    reading = dict(types=types, event_attributes=sorted(event_attrs),
+                   object_attributes=[breakdown] if column and column[0] == "o" else [], start=t_start, end=t_end,
+                   actors=actors)
+
+    def part(seqs: Sequences) -> _Part:
+        return _part(seqs, steps, excl, entry, order, ties, round(window_s * 1e6), step_codes, only_steps, column, how)
+
+    parts = [part(seqs) for seqs in load_parts(store, unit, **reading)]
     k_steps = len(steps)
     depth = np.concatenate([p.depth for p in parts]) if parts else np.zeros(0, np.int64)
     times = np.concatenate([p.times for p in parts], axis=1) if parts else np.zeros((k_steps, 0), np.int64)

@@ -28,10 +28,10 @@ from ..results import Segment
 from ..store import Store
 from ..timespan import parse_duration
 
-__all__ = ["SessionRule", "Sequences", "Unit", "iter_load", "load", "parse_unit", "split_sessions"]
+__all__ = ["SessionRule", "Sequences", "Unit", "load", "load_parts", "parse_unit", "split_sessions"]
 
 
-BATCH_ROWS = 250_000  # rows per part read by iter_load (each part then grows to whole actors)
+PARTS = 8  # parts load_parts reads a unit in
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,17 +180,18 @@ def load(store: Store, unit: Unit, *, types: Iterable[str] | None = None, event_
     return _to_sequences(table, unit, types, actors, store.event_types())
 
 
-def iter_load(store: Store, unit: Unit, *, types: Iterable[str] | None = None, event_attributes: Iterable[str] = (),
-              object_attributes: Iterable[str] = (), start: dt.datetime | None = None,
-              end: dt.datetime | None = None, actors: Segment | None = None) -> Iterator[Sequences]:
-    """:func:`load` as a stream of :class:`Sequences` of whole actors, in order (each with its own
-    dense actor index): the next part is read from the store while the caller works on this one."""
+def load_parts(store: Store, unit: Unit, *, types: Iterable[str] | None = None,
+               event_attributes: Iterable[str] = (), object_attributes: Iterable[str] = (),
+               start: dt.datetime | None = None, end: dt.datetime | None = None,
+               actors: Segment | None = None) -> Iterator[Sequences]:
+    """:func:`load` in parts of whole actors (by ranges of their codes), each with its own dense actor
+    index, in order: the next part is read from the store while the caller works on this one."""
     types = None if types is None else sorted(set(types))
     _check_segment(unit, actors)
     type_codes = store.event_types()
-    for table in store.sequence_batches(unit.object_type, types=None if unit.sessions else types,
-                                        event_attributes=event_attributes, object_attributes=object_attributes,
-                                        start=start, end=end, batch_rows=BATCH_ROWS):
+    for table in store.sequence_parts(unit.object_type, types=None if unit.sessions else types,
+                                      event_attributes=event_attributes, object_attributes=object_attributes,
+                                      start=start, end=end, parts=PARTS):
         seqs = _to_sequences(table, unit, types, actors, type_codes)
         if seqs.n:
             yield seqs

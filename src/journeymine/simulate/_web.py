@@ -180,7 +180,8 @@ def make_sessions(c: Chunk, p: People) -> Sessions:
     stop = np.where(leave.any(axis=1), leave.argmax(axis=1), k)  # field index abandoned at, k = none
     fields_done = np.where(checkout, np.minimum(stop + 1, k), 0)
     submitted = checkout & (stop == k)
-    field_time = t_address[:, None] + np.cumsum(lognormal(rng, 9 * SECOND, 0.6, n * k).reshape(n, k), axis=1).astype(np.int64)
+    gaps = lognormal(rng, 9 * SECOND, 0.6, n * k).reshape(n, k)
+    field_time = (t_address + 2 * SECOND)[:, None] + np.cumsum(gaps, axis=1).astype(np.int64)  # after form started
     field_error = rng.random((n, k)) < np.where(confusing, CONFUSING_ERROR, FIELD_ERROR)
     last = field_time[np.arange(n), np.maximum(fields_done - 1, 0)]
     t_form_end = last + lognormal(rng, 6 * SECOND, 0.5, n).astype(np.int64)

@@ -101,21 +101,6 @@ class DuckDBBackend:
         except duckdb.Error as exc:
             raise BackendError(f"DuckDB query failed: {exc}") from exc
 
-    def stream(self, sql: str, params: dict[str, object] | None = None,
-               batch_size: int = 250_000) -> Iterator[pa.RecordBatch]:
-        """Run one SELECT and yield its result in order as record batches, on a cursor of its own (so
-        the batches may be fetched from another thread while this connection answers other queries)."""
-        cursor = self.con.cursor()
-        try:
-            cursor.execute("SET TimeZone = 'UTC'")
-            reader = cursor.sql(sql, params=params or None).to_arrow_reader(batch_size)
-            for batch in reader:
-                yield normalise_result(pa.Table.from_batches([batch])).to_batches()[0] if batch.num_rows else batch
-        except duckdb.Error as exc:
-            raise BackendError(f"DuckDB query failed: {exc}") from exc
-        finally:
-            cursor.close()
-
     def scan(self, table: str, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]:
         """Stream a whole table (name from the schema) as Arrow record batches, in stored order."""
         yield from self.con.sql(f'SELECT * FROM "{table}"').to_arrow_reader(batch_size)

@@ -380,11 +380,6 @@ class SparkBackend:
             raise BackendError(f"Spark query failed: {exc}") from exc
         return normalise_result(result)
 
-    def stream(self, sql: str, params: dict[str, object] | None = None,
-               batch_size: int = 250_000) -> Iterator[pa.RecordBatch]:
-        """Run one SELECT and yield its result as record batches (collected to the driver first)."""
-        yield from self.query(sql, params).to_batches(max_chunksize=batch_size)
-
     def scan(self, table: str, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]:
         """Yield a whole table as Arrow record batches of at most ``batch_size`` rows.
 

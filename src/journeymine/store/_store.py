@@ -67,8 +67,8 @@ class StoreInfo:
         return json.dumps(self.to_dict())
 
 
-def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """Iterate ``batches`` in a background thread, ``depth`` batches ahead (errors re-raised here)."""
+def _prefetch(items: Iterator, depth: int = 2) -> Iterator:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead (its errors re-raised here)."""
     import queue
     import threading
 
@@ -78,10 +78,10 @@ def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.
 
     def run() -> None:
         try:
-            for batch in batches:
+            for item in items:
+                q.put(item)
                 if stop.is_set():
                     return
-                q.put(batch)
             q.put(done)
         except BaseException as exc:  # handed to the consumer
             q.put(exc)
@@ -98,35 +98,47 @@ def _prefetch(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.
             yield item
     finally:
         stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue, then let it finish
+        while worker.is_alive():  # unblock a producer waiting on a full queue, then let it end
             try:
                 q.get_nowait()
             except queue.Empty:
                 worker.join(0.01)
 
 
-def _whole_actors(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
-    """Regroup ordered batches into tables of about ``rows`` rows that hold whole actors (the last
-    actor of a part waits for the next one)."""
-    buffer: list[pa.RecordBatch] = []
-    held = 0
-    for batch in batches:
-        if batch.num_rows:
-            buffer.append(batch)
-            held += batch.num_rows
-        if held < rows:
-            continue
-        table = pa.Table.from_batches(buffer).combine_chunks()
-        actor = table.column("actor").to_numpy()
-        cut = int(np.searchsorted(actor, actor[-1], side="left"))
-        if cut == 0:  # one actor so far: keep reading
-            buffer, held = table.to_batches(), table.num_rows
-            continue
-        yield table.slice(0, cut)
-        buffer = table.slice(cut).to_batches()
-        held = table.num_rows - cut
-    if held:
-        yield pa.Table.from_batches(buffer).combine_chunks()
+def _key(batch, row: int) -> tuple[int, int, int]:
+    return (batch.column(0)[row].as_py(), batch.column(1)[row].value, batch.column(3)[row].as_py())
+
+
+def _descents(batch) -> np.ndarray:
+    """Row positions where (actor, time, event) decreases: where one ordered run ends and another begins."""
+    if batch.num_rows < 2:
+        return np.zeros(0, np.int64)
+    a = batch.column(0).to_numpy()
+    t = batch.column(1).cast(pa.int64()).to_numpy()
+    e = batch.column(3).to_numpy()
+    da, dt_, de = np.diff(a), np.diff(t), np.diff(e)
+    return np.flatnonzero((da < 0) | ((da == 0) & ((dt_ < 0) | ((dt_ == 0) & (de <= 0))))) + 1
+
+
+def _runs(batch) -> list:
+    """A batch cut into its ordered runs."""
+    cuts = [0, *_descents(batch).tolist(), batch.num_rows]
+    return [batch.slice(lo, hi - lo) for lo, hi in zip(cuts, cuts[1:]) if hi > lo]
+
+
+def _in_order(table: pa.Table, most: int = 256) -> pa.Table:
+    """A parallel scan's ordered runs put back in order by their first row (sorted if there are more
+    than ``most`` runs or they overlap)."""
+    runs = [r for b in table.to_batches() for r in _runs(b)]
+    if len(runs) <= 1:
+        return table
+    if len(runs) <= most:
+        runs.sort(key=lambda r: _key(r, 0))
+        ordered = pa.Table.from_batches(runs, schema=table.schema)
+        if all(_key(a, a.num_rows - 1) < _key(b, 0) for a, b in zip(runs, runs[1:])):
+            return ordered
+    log.info("sequence scan out of order: sorting %d rows", table.num_rows)
+    return table.sort_by([("actor", "ascending"), ("time", "ascending"), ("event", "ascending")])
 
 
 def _counts(table: pa.Table) -> dict[str, int]:
@@ -284,10 +296,13 @@ class Store:
         rows = self.query("SELECT name, code FROM event_type ORDER BY code").to_pylist()
         return {r["name"]: r["code"] for r in rows}
 
-    def _sequence_sql(self, object_type: str, types, event_attributes, object_attributes, start, end):
+    def _sequence_sql(self, object_type: str, types, event_attributes, object_attributes, start, end,
+                      codes: tuple[int, int] | None = None):
         event_attributes, object_attributes = list(event_attributes), list(object_attributes)
         params: dict[str, object] = {"t": object_type}
         where = ["s.object_type = $t"]
+        if codes is not None:
+            where.append(f"s.object_code BETWEEN {int(codes[0])} AND {int(codes[1])}")
         if types is not None:
             wanted = set(types)
             codes = [c for name, c in self.event_types().items() if name in wanted] or [-1]
@@ -327,22 +342,41 @@ class Store:
         time keep load order. ``types`` keeps only those event types (unknown names match nothing);
         ``start``/``end`` keep ``start <= time < end``.
 
-        On DuckDB a filtered scan of the clustered ``seq`` table comes out in stored order (DuckDB
-        preserves insertion order), so no sort runs; with joins, and on Spark, the query sorts.
+        On DuckDB a filtered scan of the clustered ``seq`` table returns ordered runs (one per part of
+        the table a thread scanned), which may come out of order: they are put back in order by their
+        first row, checked, and only if that fails sorted. With joins, and on Spark, the query sorts.
         """
         sql, params = self._sequence_sql(object_type, types, event_attributes, object_attributes, start, end)
-        return self.query(sql, params)
+        table = self.query(sql, params)
+        return table if "ORDER BY" in sql else _in_order(table)
 
-    def sequence_batches(
+    def sequence_parts(
         self, object_type: str, *, types: Iterable[str] | None = None, event_attributes: Iterable[str] = (),
         object_attributes: Iterable[str] = (), start: dt.datetime | None = None, end: dt.datetime | None = None,
-        batch_rows: int = 250_000,
+        parts: int = 8,
     ) -> Iterator[pa.Table]:
-        """:meth:`sequences` as a stream of tables of whole actors (no actor is split between two),
-        in order. The next batch is fetched in a background thread while the caller works on the
-        current one, so a kernel and the database run at the same time."""
-        sql, params = self._sequence_sql(object_type, types, event_attributes, object_attributes, start, end)
-        return _prefetch(_whole_actors(self.backend.stream(sql, params, batch_rows), batch_rows))
+        """:meth:`sequences` in ``parts`` parts by ranges of the actors' codes, in order: each part holds
+        whole actors. On DuckDB each part is read while the caller works on the previous one (a
+        background thread runs the queries), so a kernel and the database run at the same time; do not
+        use the store from another thread meanwhile. Spark returns one part."""
+        if not getattr(self.backend, "clustered", False):
+            yield self.sequences(object_type, types=types, event_attributes=event_attributes,
+                                 object_attributes=object_attributes, start=start, end=end)
+            return
+        bounds = self.query("SELECT min(code) AS lo, max(code) AS hi FROM object WHERE type = $t",
+                            {"t": object_type}).to_pylist()[0]
+        if bounds["lo"] is None:
+            return
+        lo, hi = bounds["lo"], bounds["hi"]
+        step = max(1, -(-(hi - lo + 1) // max(1, parts)))
+        args = (object_type, types, list(event_attributes), list(object_attributes), start, end)
+
+        def read(a: int) -> pa.Table:
+            sql, params = self._sequence_sql(*args, codes=(a, min(a + step - 1, hi)))
+            table = self.query(sql, params)
+            return table if "ORDER BY" in sql else _in_order(table)
+
+        yield from _prefetch(read(a) for a in range(lo, hi + 1, step))
 
     def quarantine(self, run_id: int | None = None) -> pa.Table:
         """Refused records with their run, position in the source, reason and the record itself,
