@@ -11,8 +11,7 @@ from rich.table import Table
 import journeymine as jm
 from journeymine.errors import ConfigError
 
-from ._app import JsonOpt, StoreOpt, _edge, _emit, _require_store, app, out
-from ._funnel import _pct, _seconds
+from ._app import JsonOpt, StoreOpt, _edge, _emit, _pct, _require_store, _seconds, app, out
 
 __all__ = ["abandonment"]
 

@@ -65,6 +65,24 @@ def _progress(label: str, as_json: bool) -> Iterator[None]:
         yield
 
 
+def _seconds(value: float | None) -> str:
+    """A duration for people: 42s, 3.5m, 2.0h, 1.5d."""
+    if value is None:
+        return "-"
+    if value < 120:
+        return f"{value:.0f}s"
+    if value < 7200:
+        return f"{value / 60:.1f}m"
+    if value < 172800:
+        return f"{value / 3600:.1f}h"
+    return f"{value / 86400:.1f}d"
+
+
+def _pct(value: float | None) -> str:
+    """A share as a percentage with one decimal; '-' for none."""
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
 def _parse_objects(values: list[str]) -> dict[str, str]:
     objects = {}
     for v in values:

@@ -11,25 +11,9 @@ from rich.table import Table
 import journeymine as jm
 from journeymine.errors import ConfigError
 
-from ._app import JsonOpt, StoreOpt, _edge, _emit, _require_store, app, out
+from ._app import JsonOpt, StoreOpt, _edge, _emit, _pct, _require_store, _seconds, app, out
 
 __all__ = ["funnel", "sessions"]
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 120:
-        return f"{value:.0f}s"
-    if value < 7200:
-        return f"{value / 60:.1f}m"
-    if value < 172800:
-        return f"{value / 3600:.1f}h"
-    return f"{value / 86400:.1f}d"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def _steps_table(title: str, steps: tuple[jm.FunnelStep, ...]) -> Table:
