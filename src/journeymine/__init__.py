@@ -45,6 +45,7 @@ from .journeys import (
     sessions,
     step_matrix,
 )
+from .processes import DFG, CaseDurations, Variants, case_durations, discover_dfg, variants
 from .results import Result, Segment
 from .simulate import Effects, Simulation, Truth, World, simulate
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
@@ -55,7 +56,9 @@ __all__ = [
     "Batch",
     "CartAbandonment",
     "CartStep",
+    "CaseDurations",
     "Comebacks",
+    "DFG",
     "Driver",
     "DriversResult",
     "Effects",
@@ -81,11 +84,14 @@ __all__ = [
     "Store",
     "StoreInfo",
     "Truth",
+    "Variants",
     "World",
     "__version__",
     "cart_abandonment",
+    "case_durations",
     "connect",
     "connect_spark",
+    "discover_dfg",
     "drivers",
     "errors",
     "form_abandonment",
@@ -104,6 +110,7 @@ __all__ = [
     "sessions",
     "simulate",
     "step_matrix",
+    "variants",
     "write_ocel",
     "write_parquet",
     "write_xes",

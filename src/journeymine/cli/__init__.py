@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (each registers its commands)
     _funnel,
     _kpis,
     _paths,
+    _process,
     _retention,
     _simulate,
 )

@@ -55,9 +55,9 @@ def json_attributes(frame: pl.DataFrame, columns: list[str]) -> pa.Array:
     if not columns:
         return pa.nulls(frame.height, pa.string())
     exprs = []
-    for c in columns:
-        dtype = frame.schema[c]
-        col = pl.col(c)
+    for name, c in zip(frame.columns, columns):  # by position: polars renames a column with an empty name
+        dtype = frame.schema[name]
+        col = pl.col(name)
         if dtype.is_temporal():
             col = col.dt.to_string("%Y-%m-%dT%H:%M:%S%.f")
         exprs.append(col.alias(c))
