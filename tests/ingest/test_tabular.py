@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -130,3 +131,13 @@ def test_missing_file_and_wrong_input_type(store):
         jm.read_csv("no/such.csv", store, activity_col="a", timestamp_col="t", customer_col="c")
     with pytest.raises(jm.errors.MappingError, match="got list"):
         jm.read_frame([1, 2], store, activity_col="a", timestamp_col="t", customer_col="c")
+
+
+def test_csv_with_an_unnamed_index_column_keeps_it_as_an_attribute(tmp_path):
+    path = tmp_path / "pandas_export.csv"  # as pandas.to_csv writes it: an index column without a name
+    path.write_text(",activity,ts,case\n0,a,2024-01-01T10:00:00,c1\n1,b,2024-01-01T11:00:00,c1\n")
+    store = jm.connect(":memory:")
+    report = jm.read_csv(path, store, activity_col="activity", timestamp_col="ts", case_col="case")
+    assert (report.events_imported, report.refused) == (2, 0)
+    attrs = store.query("SELECT attributes FROM event ORDER BY code").column(0).to_pylist()
+    assert [json.loads(a)[""] for a in attrs] == ["0", "1"]
