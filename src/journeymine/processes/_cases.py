@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 
 import numpy as np
+import pyarrow as pa
 
 from ..errors import ConfigError
 from ..store import Store
@@ -50,12 +51,13 @@ class Cases:
     def activity(self) -> np.ndarray:
         return self.seqs.type
 
-    def ids(self, store: Store) -> list[str]:
+    def ids(self, store: Store) -> pa.Array:
         """The object id of every case, in case order."""
         rows = store.query("SELECT code, id FROM object WHERE type = $t ORDER BY code", {"t": self.object_type})
         known = rows.column("code").to_numpy()
-        ids = rows.column("id").to_pylist()
-        return [ids[i] for i in np.searchsorted(known, self.seqs.actor_code)] if known.size else []
+        if not known.size:
+            return pa.array([], pa.string())
+        return rows.column("id").combine_chunks().take(pa.array(np.searchsorted(known, self.seqs.actor_code)))
 
 
 def load_cases(store: Store, object_type: str, *, start: dt.datetime | None = None,
