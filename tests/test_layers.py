@@ -62,3 +62,9 @@ def test_no_print_in_library_code():
         calls = [n for n in ast.walk(ast.parse(path.read_text()))
                  if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
         assert not calls, f"print() in {path.relative_to(PKG)}"
+
+
+def test_no_library_module_imports_pm4py():
+    """pm4py is AGPL: the tests compare with it, the library must never import it."""
+    offenders = [str(p.relative_to(PKG)) for p in PKG.rglob("*.py") if any(n.split(".")[0] == "pm4py" for n in _imports(p))]
+    assert not offenders
