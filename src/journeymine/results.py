@@ -74,9 +74,6 @@ class Segment(Result):
     def __len__(self) -> int:
         return int(self.codes.size)
 
-    def __contains__(self, code: object) -> bool:
-        return bool(np.any(self.codes == code))
-
     def ids(self, store) -> list[str]:
         """The object ids of the segment's actors (customers of sessions), in code order."""
         codes = np.unique(self.codes)

@@ -39,7 +39,6 @@ fold into ``other``.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Iterable
 
 import numpy as np
@@ -53,8 +52,6 @@ from . import _chains
 from ._stats import wilson
 from ._steps import Step, attribute_names, match, parse_steps
 from ._units import SessionRule, Sequences, load_parts, parse_unit
-
-log = logging.getLogger(__name__)
 
 __all__ = ["FunnelResult", "FunnelStep", "funnel"]
 

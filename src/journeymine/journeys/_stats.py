@@ -9,16 +9,9 @@ import math
 
 import numpy as np
 
-__all__ = ["Z95", "bh_adjust", "normal_p", "odds_ratio", "risk_difference", "wilson"]
+__all__ = ["Z95", "bh_adjust", "odds_ratio", "risk_difference", "wilson"]
 
 Z95 = 1.959963984540054  # the 97.5 % quantile of the standard normal
-
-
-def normal_p(z: float | np.ndarray) -> float | np.ndarray:
-    """Two-sided p-value of a standard-normal statistic."""
-    if isinstance(z, np.ndarray):
-        return np.array([math.erfc(abs(v) / math.sqrt(2)) for v in z.tolist()])
-    return math.erfc(abs(z) / math.sqrt(2))
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:

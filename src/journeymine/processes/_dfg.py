@@ -70,7 +70,7 @@ def _group_order(keys: np.ndarray, span: int) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
-def _edges(c: Cases) -> tuple[pa.Table, int]:
+def _edges(c: Cases) -> pa.Table:
     """The edge table of cases ``c`` (all their events)."""
     act, time, case = c.activity, c.time, c.case
     follows = case[1:] == case[:-1]
@@ -103,8 +103,7 @@ def _edges(c: Cases) -> tuple[pa.Table, int]:
     rows.sort(key=lambda r: (-r[2], r[0], r[1]))
     names = ["source", "target", "count", "cases", "mean_seconds", "median_seconds", "p90_seconds"]
     types = [pa.string(), pa.string(), pa.int64(), pa.int64(), pa.float64(), pa.float64(), pa.float64()]
-    return pa.table({n: pa.array([r[i] for r in rows], ty) for i, (n, ty) in enumerate(zip(names, types))}), \
-        int(order.size)
+    return pa.table({n: pa.array([r[i] for r in rows], ty) for i, (n, ty) in enumerate(zip(names, types))})
 
 
 def _keep(c: Cases, keep_activities: int | None) -> Cases:
@@ -147,7 +146,7 @@ def discover_dfg(store: Store, object_type: str = "case", *, keep_activities: in
     keep_activities, keep_edges = _positive(keep_activities, "keep_activities"), _positive(keep_edges, "keep_edges")
     c = _keep(load_cases(store, object_type, start=parse_instant(start, "start"), end=parse_instant(end, "end")),
               keep_activities)
-    edges, _ = _edges(c)
+    edges = _edges(c)
     if keep_edges is not None:
         edges = edges.slice(0, keep_edges)
     return DFG(object_type=object_type, cases=c.n_cases, events=c.seqs.n, edges=edges,

@@ -41,7 +41,7 @@ class DuckDBBackend:
 
     dialect = "duckdb"
     name = "duckdb"
-    clustered = True  # a filtered scan of seq keeps its stored (object, time) order
+    clustered = True  # seq is stored in (object, time) order; a scan returns it in ordered runs (Store puts them in order)
 
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, upto: int | None = None,
                  memory_limit: str | None = None):
