@@ -45,7 +45,19 @@ from .journeys import (
     sessions,
     step_matrix,
 )
-from .processes import DFG, CaseDurations, Variants, case_durations, discover_dfg, variants
+from .processes import (
+    DFG,
+    Bottlenecks,
+    BusinessHours,
+    CaseDurations,
+    ProcessView,
+    Variants,
+    bottlenecks,
+    case_durations,
+    discover_dfg,
+    process_view,
+    variants,
+)
 from .results import Result, Segment
 from .simulate import Effects, Simulation, Truth, World, simulate
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
@@ -54,6 +66,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Batch",
+    "Bottlenecks",
+    "BusinessHours",
     "CartAbandonment",
     "CartStep",
     "CaseDurations",
@@ -71,6 +85,7 @@ __all__ = [
     "KpiRow",
     "Overview",
     "PathsResult",
+    "ProcessView",
     "Result",
     "RetentionCohort",
     "RetentionPoint",
@@ -87,6 +102,7 @@ __all__ = [
     "Variants",
     "World",
     "__version__",
+    "bottlenecks",
     "cart_abandonment",
     "case_durations",
     "connect",
@@ -100,6 +116,7 @@ __all__ = [
     "kpis",
     "overview",
     "paths",
+    "process_view",
     "read",
     "read_csv",
     "read_frame",

@@ -63,6 +63,7 @@ class Pm4pyAnswers:
     out_of_order: int  # events earlier than the event before them in the same case, in file order
     tie_cases: int  # cases with two adjacent events of equal time and different activities
     lifecycle: dict[str, int]  # lifecycle:transition values (empty when the log has none)
+    service: dict[str, list[float]]  # service times (s) of start/complete pairs per activity, from to_interval
 
 
 @dataclasses.dataclass
@@ -87,17 +88,33 @@ def pm4py_answers(raw: pd.DataFrame) -> Pm4pyAnswers:
     df = pm4py.format_dataframe(raw, case_id=CASE, activity_key=ACTIVITY, timestamp_key=TIME)
     same_case = df[CASE].eq(df[CASE].shift())
     tie = same_case & df[TIME].eq(df[TIME].shift()) & df[ACTIVITY].ne(df[ACTIVITY].shift())
+    lifecycle = df["lifecycle:transition"].value_counts().to_dict() if "lifecycle:transition" in df else {}
+    # (before the calls below: the frame they leave behind converts to an event log without lifecycle pairs)
+    service = service_times(df) if any(str(k).lower() == "start" for k in lifecycle) else {}
     dfg, start, end = pm4py.discover_dfg(df, case_id_key=CASE, activity_key=ACTIVITY, timestamp_key=TIME)
     variants = pm4py.get_variants(df, case_id_key=CASE, activity_key=ACTIVITY, timestamp_key=TIME)
     durations = pm4py.get_all_case_durations(df, case_id_key=CASE, activity_key=ACTIVITY, timestamp_key=TIME)
-    lifecycle = df["lifecycle:transition"].value_counts().to_dict() if "lifecycle:transition" in df else {}
     return Pm4pyAnswers(
         dfg={(str(a), str(b)): int(n) for (a, b), n in dfg.items()},
         start={str(a): int(n) for a, n in start.items()}, end={str(a): int(n) for a, n in end.items()},
         variants={tuple(map(str, v)): int(n) for v, n in variants.items()},
         durations=sorted(float(d) for d in durations),
         events=len(df), cases=int(df[CASE].nunique()), out_of_order=out_of_order,
-        tie_cases=int(df.loc[tie, CASE].nunique()), lifecycle={str(k): int(v) for k, v in lifecycle.items()})
+        tie_cases=int(df.loc[tie, CASE].nunique()), lifecycle={str(k): int(v) for k, v in lifecycle.items()},
+        service=service)
+
+
+def service_times(df: pd.DataFrame) -> dict[str, list[float]]:
+    """pm4py's lifecycle pairing (``interval_lifecycle.to_interval``): the durations of the intervals
+    that have a start event (a lone complete becomes an interval of 0 s, which is not a service time)."""
+    from pm4py.objects.log.util import interval_lifecycle
+
+    out: dict[str, list[float]] = {}
+    for trace in interval_lifecycle.to_interval(pm4py.convert_to_event_log(df)):
+        for event in trace:
+            if "@@startevent_" + ACTIVITY in event:
+                out.setdefault(str(event[ACTIVITY]), []).append(float(event["@@duration"]))
+    return out
 
 
 def import_ours(log: Log, store: jm.Store) -> jm.ImportReport:

@@ -9,7 +9,7 @@ import pytest
 
 import journeymine as jm
 from journeymine.errors import ConfigError
-from journeymine.processes import _variants
+from journeymine.processes import _cases
 
 T0 = dt.datetime(2024, 1, 1)
 LOG = [  # case, activity, seconds after T0 (load order breaks the tie in case c3)
@@ -65,8 +65,8 @@ def test_variants_and_shares():
 
 
 def test_a_hash_collision_never_merges_different_variants(monkeypatch):
-    zeros = lambda c: (_variants.np.zeros(c.n_cases, _variants.np.uint64),) * 2  # noqa: E731  (every case collides)
-    monkeypatch.setattr(_variants, "_hashes", zeros)
+    zeros = lambda c: (_cases.np.zeros(c.n_cases, _cases.np.uint64),) * 2  # noqa: E731  (every case collides)
+    monkeypatch.setattr(_cases, "_hashes", zeros)
     assert jm.variants(log_store()).counts() == {("a", "b", "c"): 2, ("a", "b", "b", "c"): 1, ("a", "c", "b"): 1}
 
 

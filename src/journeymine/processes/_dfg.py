@@ -27,8 +27,8 @@ import pyarrow as pa
 from ..errors import ConfigError
 from ..results import Result
 from ..store import Store
-from ..timespan import parse_instant
-from ._cases import Cases, load_cases
+from ._cases import Cases
+from ._view import ProcessView, resolve
 
 __all__ = ["DFG", "discover_dfg"]
 
@@ -112,12 +112,7 @@ def _keep(c: Cases, keep_activities: int | None) -> Cases:
         return c
     counts = _counts(c.names, c.activity)
     kept = np.array([c.seqs.type_codes[a] for a in list(counts)[:keep_activities]], np.int32)
-    rows = np.flatnonzero(np.isin(c.activity, kept))
-    seqs = c.seqs.take(rows)
-    new = np.diff(seqs.actor, prepend=-1) != 0 if seqs.n else np.zeros(0, bool)
-    starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], seqs.n).astype(np.int64) if starts.size else np.zeros(0, np.int64)
-    return dataclasses.replace(c, seqs=seqs, starts=starts, ends=ends)
+    return c.take(np.flatnonzero(np.isin(c.activity, kept)))
 
 
 def _positive(value: object, field: str) -> int | None:
@@ -129,7 +124,7 @@ def _positive(value: object, field: str) -> int | None:
     return value
 
 
-def discover_dfg(store: Store, object_type: str = "case", *, keep_activities: int | None = None,
+def discover_dfg(source: Store | ProcessView, object_type: str | None = None, *, keep_activities: int | None = None,
                  keep_edges: int | None = None, start: object = None, end: object = None) -> DFG:
     """The directly-follows graph of ``object_type``'s cases (semantics in the module docs).
 
@@ -144,11 +139,10 @@ def discover_dfg(store: Store, object_type: str = "case", *, keep_activities: in
     (6, {'register request': 6}, 16)
     """
     keep_activities, keep_edges = _positive(keep_activities, "keep_activities"), _positive(keep_edges, "keep_edges")
-    c = _keep(load_cases(store, object_type, start=parse_instant(start, "start"), end=parse_instant(end, "end")),
-              keep_activities)
+    c = _keep(resolve(source, object_type, start, end)[0], keep_activities)
     edges = _edges(c)
     if keep_edges is not None:
         edges = edges.slice(0, keep_edges)
-    return DFG(object_type=object_type, cases=c.n_cases, events=c.seqs.n, edges=edges,
+    return DFG(object_type=c.object_type, cases=c.n_cases, events=c.seqs.n, edges=edges,
                start=_counts(c.names, c.activity[c.starts]), end=_counts(c.names, c.activity[c.ends - 1]),
                activities=_counts(c.names, c.activity))

@@ -21,13 +21,10 @@ import pyarrow as pa
 from ..errors import ConfigError
 from ..results import Result
 from ..store import Store
-from ..timespan import parse_instant
-from ._cases import Cases, load_cases
+from ._cases import group_variants
+from ._view import ProcessView, resolve
 
 __all__ = ["CaseDurations", "Variants", "case_durations", "variants"]
-
-_P1, _P2 = np.uint64(1_000_003), np.uint64(0x9E3779B97F4A7C15)
-
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Variants(Result):
@@ -74,46 +71,7 @@ class CaseDurations(Result):
                 "median_seconds": self.median_seconds, "p90_seconds": self.p90_seconds}
 
 
-def _hashes(c: Cases) -> tuple[np.ndarray, np.ndarray]:
-    """Two polynomial hashes of every case's activity sequence (uint64 arithmetic wraps)."""
-    n = c.seqs.n
-    position = np.arange(n) - np.repeat(c.starts, c.ends - c.starts)
-    longest = int((c.ends - c.starts).max()) if c.n_cases else 0
-    out = []
-    for base in (_P1, _P2):
-        powers = np.ones(max(longest, 1), np.uint64)
-        with np.errstate(over="ignore"):
-            if longest > 1:
-                powers[1:] = base
-                powers = np.cumprod(powers, dtype=np.uint64)
-            terms = (c.activity.astype(np.uint64) + np.uint64(1)) * powers[position]
-        out.append(np.add.reduceat(terms, c.starts) if n else np.zeros(0, np.uint64))
-    return out[0], out[1]
-
-
-def _groups(c: Cases) -> tuple[np.ndarray, np.ndarray]:
-    """(variant index of every case, first case of every variant), variants in order of first case."""
-    if c.n_cases == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    h1, h2 = _hashes(c)
-    with np.errstate(over="ignore"):  # one 64-bit key of both hashes and the length (collisions verified below)
-        key = h1 ^ (h2 * np.uint64(0xBF58476D1CE4E5B9)) ^ ((c.ends - c.starts).astype(np.uint64) << np.uint64(40))
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    # check every case against its group's first case, element by element
-    rep = first[inverse]
-    lengths = c.ends - c.starts
-    offsets = np.arange(c.seqs.n) - np.repeat(c.starts, lengths)
-    mine = c.activity
-    theirs = c.activity[np.repeat(c.starts[rep], lengths) + offsets]
-    if not np.array_equal(mine, theirs):  # a hash collision: group by exact tuples instead
-        seqs = [tuple(c.activity[lo:hi].tolist()) for lo, hi in zip(c.starts, c.ends)]
-        index: dict[tuple, int] = {}
-        inverse = np.array([index.setdefault(s, len(index)) for s in seqs], np.int64)
-        first = np.array([seqs.index(s) for s in index], np.int64)
-    return inverse.ravel().astype(np.int64), first
-
-
-def variants(store: Store, object_type: str = "case", *, top: int | None = None, coverage: float | None = None,
+def variants(source: Store | ProcessView, object_type: str | None = None, *, top: int | None = None, coverage: float | None = None,
              start: object = None, end: object = None) -> Variants:
     """The variants of ``object_type``'s cases (semantics in the module docs).
 
@@ -132,8 +90,8 @@ def variants(store: Store, object_type: str = "case", *, top: int | None = None,
         raise ConfigError(f"The top parameter must be a positive integer or None. Got {top!r} instead.", field="top")
     if coverage is not None and not (isinstance(coverage, (int, float)) and 0 < coverage <= 1):
         raise ConfigError(f"The coverage parameter must be in (0, 1]. Got {coverage!r} instead.", field="coverage")
-    c = load_cases(store, object_type, start=parse_instant(start, "start"), end=parse_instant(end, "end"))
-    inverse, first = _groups(c)
+    c, store = resolve(source, object_type, start, end)
+    inverse, first = group_variants(c)
     cases = np.bincount(inverse, minlength=first.size)
     seconds = (c.time[c.ends - 1] - c.time[c.starts]) / 1e6 if c.n_cases else np.zeros(0)
     mean = np.bincount(inverse, weights=seconds, minlength=first.size) / np.maximum(cases, 1)
@@ -156,10 +114,11 @@ def variants(store: Store, object_type: str = "case", *, top: int | None = None,
         "share": pa.array(cases[order] / max(c.n_cases, 1), pa.float64()),
         "mean_seconds": pa.array(mean[order], pa.float64()),
     })
-    return Variants(object_type=object_type, total_cases=c.n_cases, total_variants=int(first.size), table=table)
+    return Variants(object_type=c.object_type, total_cases=c.n_cases, total_variants=int(first.size), table=table)
 
 
-def case_durations(store: Store, object_type: str = "case", *, start: object = None, end: object = None) -> CaseDurations:
+def case_durations(source: Store | ProcessView, object_type: str | None = None, *, start: object = None,
+                   end: object = None) -> CaseDurations:
     """The throughput time of every case of ``object_type`` (first to last event, seconds).
 
     >>> import journeymine as jm
@@ -170,7 +129,7 @@ def case_durations(store: Store, object_type: str = "case", *, start: object = N
     >>> d.cases, round(d.median_seconds / 86400, 1)
     (6, 9.4)
     """
-    c = load_cases(store, object_type, start=parse_instant(start, "start"), end=parse_instant(end, "end"))
+    c, store = resolve(source, object_type, start, end)
     first, last = c.time[c.starts], c.time[c.ends - 1] if c.n_cases else np.zeros(0, np.int64)
     seconds = (last - first) / 1e6
     has = seconds.size > 0
@@ -181,7 +140,7 @@ def case_durations(store: Store, object_type: str = "case", *, start: object = N
         "events": pa.array(c.ends - c.starts, pa.int64()),
         "duration_seconds": pa.array(seconds, pa.float64()),
     })
-    return CaseDurations(object_type=object_type, cases=c.n_cases,
+    return CaseDurations(object_type=c.object_type, cases=c.n_cases,
                          mean_seconds=float(seconds.mean()) if has else None,
                          median_seconds=float(np.median(seconds)) if has else None,
                          p90_seconds=float(np.percentile(seconds, 90)) if has else None, table=table)
