@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  (each registers its commands)
     _abandonment,
+    _conformance,
     _drivers,
     _funnel,
     _kpis,

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from ._dfg import DFG, discover_dfg
 from ._bottlenecks import Bottlenecks, bottlenecks
 from ._calendar import BusinessHours
+from ._conformance import Conformance, check_conformance
+from ._dfg import DFG, discover_dfg
+from ._draw import ProcessMap, draw_dfg
+from ._model import ReferenceModel, Rule, derive_model, read_model
+from ._objects import ObjectSummary, summarize_objects
+from ._ocdfg import OCDFG, discover_ocdfg
 from ._variants import CaseDurations, Variants, case_durations, variants
 from ._view import ProcessView, process_view
 
-__all__ = ["DFG", "Bottlenecks", "BusinessHours", "CaseDurations", "ProcessView", "Variants", "bottlenecks",
-           "case_durations", "discover_dfg", "process_view", "variants"]
+__all__ = [
+    "DFG", "OCDFG", "Bottlenecks", "BusinessHours", "CaseDurations", "Conformance", "ObjectSummary", "ProcessMap",
+    "ProcessView", "ReferenceModel", "Rule", "Variants", "bottlenecks", "case_durations", "check_conformance",
+    "derive_model", "discover_dfg", "discover_ocdfg", "draw_dfg", "process_view", "read_model", "summarize_objects",
+    "variants",
+]
