@@ -63,43 +63,51 @@ def _counts(names: list[str | None], codes: np.ndarray) -> dict[str, int]:
     return {names[i]: int(n[i]) for i in order}
 
 
-def _group_order(keys: np.ndarray, span: int) -> np.ndarray:
-    """A stable order of ``keys`` (ints in [0, span)): NumPy's radix sort when they fit 16 bits."""
-    if span <= 1 << 16:
-        return np.argsort(keys.astype(np.uint16), kind="stable")
-    return np.argsort(keys, kind="stable")
-
-
 def _edges(c: Cases) -> pa.Table:
-    """The edge table of cases ``c`` (all their events)."""
+    """The edge table of cases ``c`` (all their events).
+
+    Pairs of rows (i, i + 1) are edges when both rows belong to one case; the others get a sentinel
+    edge code and are left out after one stable sort by edge code (a radix sort on 16-bit codes), so no
+    array is compacted first. Within an edge the sort keeps case order, which counts cases per edge."""
     act, time, case = c.activity, c.time, c.case
-    follows = case[1:] == case[:-1]
-    src, dst = act[:-1][follows].astype(np.int64), act[1:][follows].astype(np.int64)
-    wait = (time[1:] - time[:-1])[follows]
-    who = case[1:][follows]
     t = len(c.names)
-    edge = src * t + dst
-    if t * t <= 1 << 24:  # a lookup table of the edges present: O(rows), no sort
-        present = np.bincount(edge, minlength=t * t) > 0
+    if c.seqs.n < 2:
+        return _table([])
+    edge = act[:-1].astype(np.int32) * t + act[1:]
+    edge[case[1:] != case[:-1]] = t * t  # not an edge: the sentinel, last in the sort
+    if t * t < 1 << 16:  # a lookup table of the edges present: O(rows), no sort
+        present = np.bincount(edge, minlength=t * t + 1)[: t * t] > 0
         used = np.flatnonzero(present)
-        lookup = np.zeros(t * t, np.int64)
+        lookup = np.full(t * t + 1, used.size, np.uint16)
         lookup[used] = np.arange(used.size)
         dense = lookup[edge]
+        order = np.argsort(dense, kind="stable")
     else:
         used, dense = np.unique(edge, return_inverse=True)
-    order = _group_order(dense, used.size)
-    dense_sorted, who_sorted, wait_sorted = dense[order], who[order], wait[order]
-    bounds = np.flatnonzero(np.diff(dense_sorted, prepend=-1)) if order.size else np.zeros(0, np.int64)
-    stops = np.append(bounds[1:], order.size)
+        used = used[used < t * t]
+        order = np.argsort(dense, kind="stable")
+    del edge
+    dense_sorted = dense[order]
+    bounds = np.searchsorted(dense_sorted, np.arange(used.size + 1))
+    order = order[: bounds[-1]]  # drop the sentinels
+    if not order.size:
+        return _table([])
+    wait_sorted = np.diff(time)[order]
+    who_sorted = case[1:][order]
     first_in_case = np.ones(order.size, bool)  # stable order keeps cases ascending within an edge
-    first_in_case[1:] = (dense_sorted[1:] != dense_sorted[:-1]) | (who_sorted[1:] != who_sorted[:-1])
-    cases = np.add.reduceat(first_in_case, bounds) if bounds.size else np.zeros(0, np.int64)
-    sums = np.add.reduceat(wait_sorted, bounds) if bounds.size else np.zeros(0, np.int64)
+    first_in_case[1:] = (dense_sorted[1 : order.size] != dense_sorted[: order.size - 1]) | (who_sorted[1:] != who_sorted[:-1])
+    starts, stops = bounds[:-1], bounds[1:]
+    cases = np.add.reduceat(first_in_case, starts) if starts.size else np.zeros(0, np.int64)
+    sums = np.add.reduceat(wait_sorted, starts) if starts.size else np.zeros(0, np.int64)
     rows = []
-    for k, (lo, hi) in enumerate(zip(bounds, stops)):
+    for k, (lo, hi) in enumerate(zip(starts, stops)):
         median, p90 = np.percentile(wait_sorted[lo:hi], (50, 90)) / 1e6  # the median: mean of the middle two
         rows.append((c.names[used[k] // t], c.names[used[k] % t], int(hi - lo), int(cases[k]),
                      float(sums[k] / (hi - lo) / 1e6), float(median), float(p90)))
+    return _table(rows)
+
+
+def _table(rows: list[tuple]) -> pa.Table:
     rows.sort(key=lambda r: (-r[2], r[0], r[1]))
     names = ["source", "target", "count", "cases", "mean_seconds", "median_seconds", "p90_seconds"]
     types = [pa.string(), pa.string(), pa.int64(), pa.int64(), pa.float64(), pa.float64(), pa.float64()]
