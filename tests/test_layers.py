@@ -49,6 +49,15 @@ def test_store_imports_no_upper_layer():
         assert not bad, f"{path.name} imports {bad}"
 
 
+def test_analyses_import_no_surface_and_single_views_not_the_combined_one():
+    for sub in ("journeys", "processes"):
+        for path in _modules(sub):
+            bad = {n for n in _imports(path) if n.startswith(("journeymine.cli", "journeymine.combined"))}
+            assert not bad, f"{sub}/{path.name} imports {bad}"
+    for path in _modules("combined"):
+        assert not {n for n in _imports(path) if n.startswith("journeymine.cli")}, path.name
+
+
 def test_ingest_and_export_do_not_import_the_cli():
     for sub in ("ingest", "export"):
         for path in _modules(sub):

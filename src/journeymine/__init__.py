@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from . import errors
+from .combined import Explanation, Outcome, dropped_after, explain, followed_by
 from .export import write_ocel, write_parquet, write_xes
 from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet, read_xes
 from .journeys import (
@@ -89,6 +90,7 @@ __all__ = [
     "Driver",
     "DriversResult",
     "Effects",
+    "Explanation",
     "FieldStats",
     "FormAbandonment",
     "FunnelResult",
@@ -98,6 +100,7 @@ __all__ = [
     "KpiRow",
     "OCDFG",
     "ObjectSummary",
+    "Outcome",
     "Overview",
     "PathsResult",
     "ProcessMap",
@@ -131,7 +134,10 @@ __all__ = [
     "discover_ocdfg",
     "draw_dfg",
     "drivers",
+    "dropped_after",
     "errors",
+    "explain",
+    "followed_by",
     "form_abandonment",
     "funnel",
     "guess_format",

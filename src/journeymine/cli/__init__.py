@@ -6,6 +6,7 @@ from . import (  # noqa: F401  (each registers its commands)
     _abandonment,
     _conformance,
     _drivers,
+    _explain,
     _funnel,
     _kpis,
     _paths,

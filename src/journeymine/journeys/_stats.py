@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Z95", "bh_adjust", "odds_ratio", "risk_difference", "wilson"]
+__all__ = ["Z95", "bh_adjust", "mantel_haenszel", "normal_p", "odds_ratio", "risk_difference", "risk_ratio", "wilson"]
 
 Z95 = 1.959963984540054  # the 97.5 % quantile of the standard normal
 
@@ -64,4 +64,52 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
     q = np.minimum.accumulate(ranked[::-1])[::-1]
     out = np.empty(m)
     out[order] = np.minimum(q, 1.0)
+    return out
+
+
+def normal_p(z: float) -> float:
+    """Two-sided p-value of a standard normal statistic."""
+    return math.erfc(abs(z) / math.sqrt(2)) if math.isfinite(z) else math.nan
+
+
+def risk_ratio(x1: int, n1: int, x0: int, n0: int) -> tuple[float, float, float]:
+    """``(x1/n1) / (x0/n0)`` with Katz's log 95 % interval (0.5 added to every cell when one is 0)."""
+    if n1 == 0 or n0 == 0:
+        return math.nan, math.nan, math.nan
+    if x1 == 0 or x0 == 0 or x1 == n1 or x0 == n0:
+        x1, n1, x0, n0 = x1 + 0.5, n1 + 1, x0 + 0.5, n0 + 1
+    rr = (x1 / n1) / (x0 / n0)
+    se = math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
+    return rr, rr * math.exp(-Z95 * se), rr * math.exp(Z95 * se)
+
+
+def mantel_haenszel(x1: np.ndarray, n1: np.ndarray, x0: np.ndarray, n0: np.ndarray) -> dict[str, float]:
+    """Mantel-Haenszel risk difference and risk ratio over strata (arrays, one entry per stratum).
+
+    RD_MH = sum(w (p1 - p0)) / sum(w), w = n1 n0 / N, with the variance of Greenland & Robins (1985)
+    under the large-strata model (sum w^2 (p1 q1 / n1 + p0 q0 / n0) / (sum w)^2); RR_MH =
+    sum(x1 n0 / N) / sum(x0 n1 / N) with Greenland & Robins' variance of its log. Strata with an empty
+    group carry no information and are left out. Returns rd, rd_low, rd_high, rd_p, rr, rr_low,
+    rr_high and the number of strata used."""
+    x1, n1, x0, n0 = (np.asarray(a, float) for a in (x1, n1, x0, n0))
+    ok = (n1 > 0) & (n0 > 0)
+    x1, n1, x0, n0 = x1[ok], n1[ok], x0[ok], n0[ok]
+    nan = {k: math.nan for k in ("rd", "rd_low", "rd_high", "rd_p", "rr", "rr_low", "rr_high")}
+    if not ok.any():
+        return {**nan, "strata": 0}
+    big_n = n1 + n0
+    w = n1 * n0 / big_n
+    p1, p0 = x1 / n1, x0 / n0
+    rd = float((w * (p1 - p0)).sum() / w.sum())
+    var = float((w ** 2 * (p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)).sum() / w.sum() ** 2)
+    se = math.sqrt(var)
+    out = {"rd": rd, "rd_low": rd - Z95 * se, "rd_high": rd + Z95 * se,
+           "rd_p": normal_p(rd / se) if se > 0 else (1.0 if rd == 0 else 0.0), "strata": int(ok.sum())}
+    r_num, r_den = (x1 * n0 / big_n).sum(), (x0 * n1 / big_n).sum()
+    if r_num > 0 and r_den > 0:
+        v = ((n1 * n0 * (x1 + x0) - x1 * x0 * big_n) / big_n ** 2).sum() / (r_num * r_den)
+        rr, s = float(r_num / r_den), math.sqrt(max(float(v), 0.0))
+        out.update(rr=rr, rr_low=rr * math.exp(-Z95 * s), rr_high=rr * math.exp(Z95 * s))
+    else:
+        out.update(rr=math.nan, rr_low=math.nan, rr_high=math.nan)
     return out

@@ -1,0 +1,88 @@
+"""``journeymine explain``: the process causes of a journey outcome (J2P, docs/explain.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+import journeymine as jm
+from journeymine.errors import ConfigError
+
+from ._app import JsonOpt, StoreOpt, _edge, _emit, _require_store, app, out
+
+__all__ = ["explain"]
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _outcome(steps: str | None, step: str | None, window: str, by: str, unit: str | None, start: str | None,
+             event: str | None, within: str, negate: bool) -> jm.Outcome:
+    if (steps is None) == (unit is None):
+        raise ConfigError("Give either --steps and --step (dropped after a funnel step) or --unit, --start and "
+                          "--event (followed by an event).", field="outcome")
+    if steps is not None:
+        if step is None:
+            raise ConfigError("--steps needs --step: the step after which units drop (1-based or a name).",
+                              field="step")
+        return jm.dropped_after(_split(steps), int(step) if step.isdigit() else step, window=window, by=by)
+    return jm.followed_by(unit, start or "", event or "", within, negate=negate)
+
+
+@app.command()
+def explain(
+    store: StoreOpt,
+    steps: Annotated[str | None, typer.Option(help="Outcome 'dropped after': the funnel's steps, a,b,c.")] = None,
+    step: Annotated[str | None, typer.Option(help="The step (1-based or name) after which units drop.")] = None,
+    window: Annotated[str, typer.Option(help="The funnel window.")] = "1h",
+    by: Annotated[str, typer.Option(help="The funnel's unit (object:TYPE).")] = "object:session",
+    unit: Annotated[str | None, typer.Option(help="Outcome 'followed by': the units' object type.")] = None,
+    start: Annotated[str | None, typer.Option(help="The units' start event.")] = None,
+    event: Annotated[str | None, typer.Option(help="The outcome event after the start.")] = None,
+    within: Annotated[str, typer.Option(help="How long after the start the event counts.")] = "14d",
+    negate: Annotated[bool, typer.Option(help="The outcome is that the event does NOT follow.")] = False,
+    process: Annotated[str | None, typer.Option(help="Process object types to search, comma-separated "
+                                                     "(default: all linked).")] = None,
+    threshold: Annotated[list[str] | None, typer.Option(help="Waiting-time threshold ACTIVITY=2m (repeatable).")
+                         ] = None,
+    attribute: Annotated[list[str] | None, typer.Option(help="Event attribute of the process to test "
+                                                             "(repeatable).")] = None,
+    confounder: Annotated[list[str] | None, typer.Option(help="Adjust for ATTR or TYPE.ATTR (repeatable).")] = None,
+    min_support: Annotated[int, typer.Option(help="Least units exposed and unexposed.")] = 30,
+    alpha: Annotated[float, typer.Option(help="False-discovery rate.")] = 0.05,
+    as_json: JsonOpt = False,
+) -> None:
+    """Which process steps go with a journey outcome, how much, and what fixing them is worth."""
+    with _edge(as_json):
+        _require_store(store)
+        outcome = _outcome(steps, step, window, by, unit, start, event, within, negate)
+        thresholds: dict[str, list[str]] = {}
+        for item in threshold or []:
+            name, sep, value = item.rpartition("=")
+            if not sep or not name:
+                raise ConfigError(f"A --threshold is ACTIVITY=DURATION. Got {item!r} instead.", field="threshold")
+            thresholds.setdefault(name, []).append(value)
+        with jm.connect(store, read_only=True) as s:
+            result = jm.explain(s, outcome, process=_split(process) or None, thresholds=thresholds or None,
+                                attributes=attribute or [], confounders=confounder or [], min_support=min_support,
+                                alpha=alpha)
+
+    def render() -> None:
+        out.print(f"{result.units:,} {result.object_type}s, {result.outcomes:,} {result.outcome}; "
+                  f"{result.tested} candidate causes tested", highlight=False)
+        table = Table(title="Findings (significant first, by outcomes a fix would avoid)", title_justify="left")
+        for col in ("process", "cause", "exposed", "difference", "95 % interval", "q", "avoidable"):
+            table.add_column(col, justify="left" if col in ("process", "cause") else "right")
+        for r in result.top(12):
+            cause = r["detail"] if r["kind"] == "attribute" else f"{r['activity']} {r['kind']} {r['detail']}".strip()
+            table.add_row(r["process"], cause, f"{r['exposed']:,}", f"{100 * r['risk_difference']:+.1f} pp",
+                          f"{100 * r['rd_low']:+.1f} .. {100 * r['rd_high']:+.1f}", f"{r['q_value']:.2g}",
+                          f"{r['attributable']:,.0f}" if r["significant"] else "-")
+        out.print(table)
+        for sentence in result.sentences()[:3]:
+            out.print("• " + sentence, highlight=False)
+
+    _emit(as_json, result.to_dict(), render)

@@ -1,0 +1,129 @@
+"""Journey outcomes per unit, for ``jm.explain``: who had the outcome, and until when causes may act.
+
+An :class:`Outcome` is a recipe; :func:`evaluate` turns it into :class:`Units`: the units (objects of
+one type, e.g. sessions or orders), a 0/1 outcome per unit, and a **cutoff** per unit (µs): only
+process events strictly before the cutoff can be causes (temporal precedence).
+
+- :func:`dropped_after` (``jm.dropped_after``): units are the funnel's actors that reached step ``k``;
+  the outcome is 1 when they did not reach step k + 1. The cutoff is the time of step k + 1 for those
+  who went on, and the end of the funnel window (entry + window) for those who dropped.
+- :func:`followed_by` (``jm.followed_by``): units are the objects of a type with a ``start`` event
+  (their first one); the outcome is 1 when an ``event`` follows in the unit's own journey within
+  ``within`` of that start (``start < t <= start + within``). The cutoff is that event's time, else
+  start + within. ``negate=True`` turns it around (no repeat purchase within 90 days). Units whose
+  ``start + within`` lies after the last event of the store are not observed long enough and are left
+  out (``Units.censored`` counts them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import ConfigError
+from ..journeys._funnel import funnel
+from ..journeys._units import load, parse_unit
+from ..store import Store
+from ..timespan import parse_duration
+
+__all__ = ["Outcome", "Units", "dropped_after", "evaluate", "followed_by"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """A journey outcome per unit (build it with :func:`dropped_after` or :func:`followed_by`)."""
+
+    kind: str
+    object_type: str
+    label: str
+    params: dict[str, object] = dataclasses.field(default_factory=dict, compare=False)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Units:
+    object_type: str
+    codes: np.ndarray  # object codes, ascending
+    outcome: np.ndarray  # bool
+    cutoff: np.ndarray  # µs
+    censored: int = 0
+
+
+def dropped_after(steps: Iterable[str], step: int | str, *, window: object = "1h", by: str = "object:session",
+                  **funnel_options: object) -> Outcome:
+    """Units that reached funnel step ``step`` (1-based index or name) and did not reach the next one."""
+    steps = [str(s) for s in steps]
+    k = steps.index(step) + 1 if isinstance(step, str) and step in steps else step
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < len(steps):
+        raise ConfigError(f"The step parameter must be a step of the funnel before its last (1 to {len(steps) - 1} "
+                          f"or a name). Got {step!r} instead.", field="step")
+    unit = parse_unit(by)
+    if unit.sessions is not None:
+        raise ConfigError("Outcomes need stored units (an object type such as 'object:session'), not derived "
+                          "sessions.", field="by")
+    return Outcome("dropped_after", unit.object_type, f"dropped after {steps[k - 1]!r}",
+                   {"steps": steps, "k": k, "window": window, "by": by, **funnel_options})
+
+
+def followed_by(object_type: str, start: str, event: str, within: object, *, negate: bool = False) -> Outcome:
+    """Units of ``object_type`` whose ``start`` is followed by ``event`` within ``within`` (or not)."""
+    for field, value in (("object_type", object_type), ("start", start), ("event", event)):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"The {field} parameter must be a name. Got {value!r} instead.", field=field)
+    seconds = parse_duration(within, "within")
+    label = f"{'no ' if negate else ''}{event!r} within {within} of {start!r}"
+    return Outcome("followed_by", object_type, label, {"start": start, "event": event, "seconds": seconds,
+                                                       "negate": bool(negate)})
+
+
+def _micros(column: pa.ChunkedArray) -> np.ndarray:
+    return column.cast(pa.int64()).fill_null(-1).to_numpy()
+
+
+def evaluate(store: Store, outcome: Outcome) -> Units:
+    """The units, outcomes and cutoffs of ``outcome`` on ``store``."""
+    if not isinstance(outcome, Outcome):
+        raise ConfigError(f"The outcome parameter must be a jm.dropped_after(...) or jm.followed_by(...). "
+                          f"Got {outcome!r} instead.", field="outcome")
+    p = outcome.params
+    if outcome.kind == "dropped_after":
+        options = {k: v for k, v in p.items() if k not in ("steps", "k")}
+        f = funnel(store, p["steps"], **options)
+        k = p["k"]
+        depth = f.actors.column("depth").to_numpy()
+        keep = depth >= k
+        codes = f.actors.column("object_code").to_numpy()[keep]
+        nxt = _micros(f.actors.column(f"step_{k + 1}_time"))[keep]
+        entry = _micros(f.actors.column("step_1_time"))[keep]
+        dropped = depth[keep] == k
+        cutoff = np.where(dropped, entry + int(round(f.window_seconds * 1e6)), nxt)
+        order = np.argsort(codes, kind="stable")
+        return Units(outcome.object_type, codes[order], dropped[order], cutoff[order])
+    seqs = load(store, parse_unit(f"object:{outcome.object_type}"), types=sorted({p["start"], p["event"]}))
+    codes = store.event_types()
+    s_code, e_code = codes.get(p["start"], -2), codes.get(p["event"], -2)
+    is_start = seqs.type == s_code
+    first = np.flatnonzero(is_start)
+    actors, at = np.unique(seqs.actor[first], return_index=True)  # the first start of each actor
+    rows = first[at]
+    t0 = seqs.time[rows]
+    span = int(round(p["seconds"] * 1e6))
+    horizon = int(store.query("SELECT max(time) AS t FROM event").column(0).cast(pa.int64()).to_numpy()[0]) \
+        if seqs.n else 0
+    # the first `event` after each start: scan forward within the actor
+    is_event = seqs.type == e_code
+    idx = np.where(is_event, np.arange(seqs.n), seqs.n)
+    next_event = np.minimum.accumulate(idx[::-1])[::-1] if seqs.n else idx
+    cand = np.where(rows + 1 < seqs.n, next_event[np.minimum(rows + 1, max(seqs.n - 1, 0))], seqs.n)
+    found = (cand < seqs.n)
+    found &= seqs.actor[np.minimum(cand, max(seqs.n - 1, 0))] == actors
+    t_event = np.where(found, seqs.time[np.minimum(cand, max(seqs.n - 1, 0))], -1)
+    hit = found & (t_event > t0) & (t_event <= t0 + span)
+    observed = t0 + span <= horizon
+    result = hit != p["negate"]
+    cutoff = np.where(hit, t_event, t0 + span)
+    keep = observed
+    return Units(outcome.object_type, seqs.actor_code[actors][keep], result[keep], cutoff[keep],
+                 censored=int((~observed).sum()))

@@ -1,0 +1,24 @@
+"""jm.explain gives identical findings on DuckDB and on Spark (the Parquet export)."""
+
+from __future__ import annotations
+
+import pytest
+
+import journeymine as jm
+
+OUTCOMES = {
+    "contact after order": (jm.followed_by("order", "order placed", "service contact", "7d"),
+                            {"process": "order", "attributes": ["shipping"], "confounders": ["customer.segment"]}),
+    "payment drop": (jm.dropped_after(["checkout payment", "payment verification completed", "order placed"], 2),
+                     {"process": "payment", "thresholds": ["2m"], "attributes": ["method"]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUTCOMES))
+def test_explain_is_identical(sim_backend, sim_reference, name):
+    outcome, options = OUTCOMES[name]
+    got = jm.explain(sim_backend, outcome, min_support=5, **options)
+    expected = jm.explain(sim_reference, outcome, min_support=5, **options)
+    assert expected.units > 0 and expected.tested > 0
+    assert got.to_dict() == expected.to_dict()
+    assert got.findings.equals(expected.findings) and got.dose_response.equals(expected.dose_response)
