@@ -73,7 +73,7 @@ def followed_by(object_type: str, start: str, event: str, within: object, *, neg
         if not isinstance(value, str) or not value:
             raise ConfigError(f"The {field} parameter must be a name. Got {value!r} instead.", field=field)
     seconds = parse_duration(within, "within")
-    label = f"{'no ' if negate else ''}{event!r} within {within} of {start!r}"
+    label = f"{'not ' if negate else ''}followed by {event!r} within {within} of {start!r}"
     return Outcome("followed_by", object_type, label, {"start": start, "event": event, "seconds": seconds,
                                                        "negate": bool(negate)})
 
