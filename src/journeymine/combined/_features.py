@@ -43,18 +43,23 @@ class Feature:
     exposed: np.ndarray  # bool per unit (within the population)
 
 
+def _pairs(store: Store, unit_type: str, other_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """(unit code, other code) of every pair of objects of the two types that share an event, sorted."""
+    pairs = store.query("""
+        SELECT DISTINCT a.object_code AS unit, b.object_code AS other
+        FROM event_object a JOIN object ou ON ou.code = a.object_code
+        JOIN event_object b ON b.event_code = a.event_code JOIN object op ON op.code = b.object_code
+        WHERE ou.type = $u AND op.type = $p ORDER BY unit, other""", {"u": unit_type, "p": other_type})
+    return pairs.column("unit").to_numpy(), pairs.column("other").to_numpy()
+
+
 def link(store: Store, units: Units, process: str, c: Cases) -> tuple[np.ndarray, np.ndarray]:
     """(unit index, case index) of every unit-object link."""
     if process == units.object_type:
         at = np.searchsorted(c.seqs.actor_code, units.codes)
         ok = (at < c.n_cases) & (c.seqs.actor_code[np.minimum(at, max(c.n_cases - 1, 0))] == units.codes)
         return np.flatnonzero(ok), at[ok]
-    pairs = store.query("""
-        SELECT DISTINCT a.object_code AS unit, b.object_code AS proc
-        FROM event_object a JOIN object ou ON ou.code = a.object_code
-        JOIN event_object b ON b.event_code = a.event_code JOIN object op ON op.code = b.object_code
-        WHERE ou.type = $u AND op.type = $p""", {"u": units.object_type, "p": process})
-    u, p = pairs.column("unit").to_numpy(), pairs.column("proc").to_numpy()
+    u, p = _pairs(store, units.object_type, process)
     ui, pi = np.searchsorted(units.codes, u), np.searchsorted(c.seqs.actor_code, p)
     ok = (ui < units.codes.size) & (pi < c.n_cases)
     ok &= (units.codes[np.minimum(ui, max(units.codes.size - 1, 0))] == u) & \
@@ -149,13 +154,9 @@ def unit_values(store: Store, units: Units, name: str, data: dict[str, pa.Table]
     if kind == units.object_type:
         at = np.searchsorted(codes, units.codes)
         return per_object[np.minimum(at, max(codes.size - 1, 0))] if codes.size else np.full(units.codes.size, "(none)")
-    pairs = store.query("""
-        SELECT a.object_code AS unit, min(b.object_code) AS other
-        FROM event_object a JOIN object ou ON ou.code = a.object_code
-        JOIN event_object b ON b.event_code = a.event_code JOIN object op ON op.code = b.object_code
-        WHERE ou.type = $u AND op.type = $k GROUP BY a.object_code ORDER BY a.object_code""",
-                        {"u": units.object_type, "k": kind})
-    u, o = pairs.column("unit").to_numpy(), pairs.column("other").to_numpy()
+    u, o = _pairs(store, units.object_type, kind)
+    first = np.r_[True, u[1:] != u[:-1]] if u.size else np.zeros(0, bool)
+    u, o = u[first], o[first]  # the linked object of the type with the lowest code
     out = np.full(units.codes.size, "(none)", dtype=object)
     ui = np.searchsorted(u, units.codes)
     ok = (ui < u.size) & (u[np.minimum(ui, max(u.size - 1, 0))] == units.codes) if u.size else np.zeros(0, bool)
