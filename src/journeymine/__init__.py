@@ -11,7 +11,17 @@ from __future__ import annotations
 import logging
 
 from . import errors
-from .combined import Explanation, Outcome, dropped_after, explain, followed_by
+from .combined import (
+    Explanation,
+    Impact,
+    Metric,
+    Outcome,
+    dropped_after,
+    duration_between,
+    explain,
+    followed_by,
+    impact,
+)
 from .export import write_ocel, write_parquet, write_xes
 from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet, read_xes
 from .journeys import (
@@ -95,9 +105,11 @@ __all__ = [
     "FormAbandonment",
     "FunnelResult",
     "FunnelStep",
+    "Impact",
     "ImportReport",
     "KpiResult",
     "KpiRow",
+    "Metric",
     "OCDFG",
     "ObjectSummary",
     "Outcome",
@@ -135,12 +147,14 @@ __all__ = [
     "draw_dfg",
     "drivers",
     "dropped_after",
+    "duration_between",
     "errors",
     "explain",
     "followed_by",
     "form_abandonment",
     "funnel",
     "guess_format",
+    "impact",
     "kpis",
     "overview",
     "paths",

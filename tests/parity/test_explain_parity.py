@@ -22,3 +22,12 @@ def test_explain_is_identical(sim_backend, sim_reference, name):
     assert expected.units > 0 and expected.tested > 0
     assert got.to_dict() == expected.to_dict()
     assert got.findings.equals(expected.findings) and got.dose_response.equals(expected.dose_response)
+
+
+def test_impact_is_identical(sim_backend, sim_reference):
+    kpis = [jm.followed_by("order", "order placed", "service contact", "7d"),
+            jm.duration_between("order", "order placed", "delivered")]
+    for kpi in kpis:
+        got, expected = (jm.impact(s, kpi, "2026-01-20", bootstrap=200) for s in (sim_backend, sim_reference))
+        assert expected.before_units > 0 and expected.after_units > 0
+        assert got.to_dict() == expected.to_dict() and got.periods.equals(expected.periods)

@@ -1,4 +1,4 @@
-"""``journeymine explain``: the process causes of a journey outcome (J2P, docs/explain.md)."""
+"""``journeymine explain`` and ``impact``: journey pains traced to processes (J2P), process changes to KPIs (P2J)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from journeymine.errors import ConfigError
 
 from ._app import JsonOpt, StoreOpt, _edge, _emit, _require_store, app, out
 
-__all__ = ["explain"]
+__all__ = ["explain", "impact"]
 
 
 def _split(text: str | None) -> list[str]:
@@ -84,5 +84,37 @@ def explain(
         out.print(table)
         for sentence in result.sentences()[:3]:
             out.print("• " + sentence, highlight=False)
+
+    _emit(as_json, result.to_dict(), render)
+
+
+@app.command()
+def impact(
+    store: StoreOpt,
+    at: Annotated[str, typer.Option(help="When the process changed (ISO date or time, UTC).")],
+    unit: Annotated[str, typer.Option(help="The units' object type, e.g. order.")],
+    start: Annotated[str, typer.Option(help="The units' start event.")],
+    event: Annotated[str | None, typer.Option(help="KPI as a rate: this event follows within --within.")] = None,
+    end: Annotated[str | None, typer.Option(help="KPI as hours from --start to this event.")] = None,
+    within: Annotated[str, typer.Option(help="How long after the start the event counts.")] = "14d",
+    negate: Annotated[bool, typer.Option(help="The KPI is that the event does NOT follow.")] = False,
+    trend: Annotated[bool, typer.Option(help="Level change net of linear trends (else after - before).")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a process change did to a journey KPI: the change at --at with a bootstrap interval."""
+    with _edge(as_json):
+        _require_store(store)
+        if (event is None) == (end is None):
+            raise ConfigError("Give either --event (a rate) or --end (a duration).", field="kpi")
+        kpi = (jm.followed_by(unit, start, event, within, negate=negate) if event is not None
+               else jm.duration_between(unit, start, end or ""))
+        with jm.connect(store, read_only=True) as s:
+            result = jm.impact(s, kpi, at, trend=trend)
+
+    def render() -> None:
+        out.print(f"{result.kpi} ({result.object_type}s): {result.before_mean:.4g} before "
+                  f"({result.before_units:,}), {result.after_mean:.4g} after ({result.after_units:,})", highlight=False)
+        out.print(f"change at {result.at:%Y-%m-%d %H:%M}: {result.estimate:+.4g} (95 % {result.low:+.4g} .. "
+                  f"{result.high:+.4g}), {result.method}", highlight=False)
 
     _emit(as_json, result.to_dict(), render)

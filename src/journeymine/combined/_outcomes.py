@@ -48,6 +48,7 @@ class Units:
     codes: np.ndarray  # object codes, ascending
     outcome: np.ndarray  # bool
     cutoff: np.ndarray  # µs
+    start: np.ndarray  # µs: entry into the funnel, or the start event
     censored: int = 0
 
 
@@ -100,7 +101,7 @@ def evaluate(store: Store, outcome: Outcome) -> Units:
         dropped = depth[keep] == k
         cutoff = np.where(dropped, entry + int(round(f.window_seconds * 1e6)), nxt)
         order = np.argsort(codes, kind="stable")
-        return Units(outcome.object_type, codes[order], dropped[order], cutoff[order])
+        return Units(outcome.object_type, codes[order], dropped[order], cutoff[order], entry[order])
     seqs = load(store, parse_unit(f"object:{outcome.object_type}"), types=sorted({p["start"], p["event"]}))
     codes = store.event_types()
     s_code, e_code = codes.get(p["start"], -2), codes.get(p["event"], -2)
@@ -125,5 +126,5 @@ def evaluate(store: Store, outcome: Outcome) -> Units:
     result = hit != p["negate"]
     cutoff = np.where(hit, t_event, t0 + span)
     keep = observed
-    return Units(outcome.object_type, seqs.actor_code[actors][keep], result[keep], cutoff[keep],
+    return Units(outcome.object_type, seqs.actor_code[actors][keep], result[keep], cutoff[keep], t0[keep],
                  censored=int((~observed).sum()))

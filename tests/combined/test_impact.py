@@ -1,0 +1,84 @@
+"""jm.impact (P2J): a hand-made step change with a direct computation, and the simulator's faster
+picking from day 45 recovered on contacts (against the truth) and on delivery time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import journeymine as jm
+from journeymine.errors import ConfigError
+
+T0 = dt.datetime(2024, 1, 1)
+AT = T0 + dt.timedelta(days=30)
+
+
+def contact_store(before: float, after: float, n_days: int = 60, per_day: int = 40, seed: int = 1) -> jm.Store:
+    """Orders every day; each is followed by a contact within a day with probability before/after."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(n_days):
+        for i in range(per_day):
+            t = T0 + dt.timedelta(days=d, minutes=10 * i)
+            oid = f"o{d:03d}-{i:02d}"
+            rows.append((oid, "order placed", t))
+            if rng.random() < (after if t >= AT else before):
+                rows.append((oid, "service contact", t + dt.timedelta(hours=5)))
+                rows.append((oid, "delivered", t + dt.timedelta(hours=30)))
+            else:
+                rows.append((oid, "delivered", t + dt.timedelta(hours=20)))
+    rows.append(("zz", "order placed", T0 + dt.timedelta(days=n_days + 10)))  # the horizon
+    store = jm.connect(":memory:")
+    df = pd.DataFrame(rows, columns=["order", "activity", "ts"])
+    jm.read_frame(df, store, activity_col="activity", timestamp_col="ts", case_col="order", case_type="order")
+    return store
+
+
+def test_a_step_change_is_recovered_and_the_plain_difference_equals_the_means():
+    store = contact_store(0.30, 0.10)
+    kpi = jm.followed_by("order", "order placed", "service contact", "2d")
+    its = jm.impact(store, kpi, AT)
+    assert its.low < -0.2 < its.high and its.before_units == its.after_units == 1200
+    plain = jm.impact(store, kpi, AT, trend=False)
+    assert plain.estimate == pytest.approx(plain.after_mean - plain.before_mean)
+    assert plain.low < plain.estimate < plain.high and plain.high - plain.low < its.high - its.low
+    periods = its.periods.to_pylist()
+    assert len(periods) == 60 and all(p["units"] == 40 for p in periods)
+    assert periods[0]["fitted"] == pytest.approx(0.30, abs=0.06) and periods[-1]["fitted"] == pytest.approx(0.10, abs=0.06)
+    none = jm.impact(contact_store(0.2, 0.2, seed=3), kpi, AT)
+    assert none.low < 0 < none.high  # no change, no effect
+
+
+def test_duration_kpi_and_excluded_periods():
+    store = contact_store(0.30, 0.10)
+    hours = jm.impact(store, jm.duration_between("order", "order placed", "delivered"), AT, trend=False)
+    # delivered after 30 h with a contact, else 20 h: the mean drops by 10 h x (0.30 - 0.10)
+    assert hours.estimate == pytest.approx(hours.after_mean - hours.before_mean)
+    assert hours.low < -2 < hours.high
+    cut = jm.impact(store, jm.duration_between("order", "order placed", "delivered"), AT, trend=False,
+                    exclude=[(T0, T0 + dt.timedelta(days=10))])
+    assert cut.before_units == 800
+
+
+@pytest.mark.parametrize("kwargs, field", [({"at": None}, "at"), ({"period": "month"}, "period"),
+                                           ({"bootstrap": 10}, "bootstrap"), ({"kpi": "contacts"}, "kpi"),
+                                           ({"at": T0 - dt.timedelta(days=5)}, "at")])
+def test_bad_parameters_name_the_field(kwargs, field):
+    store = contact_store(0.3, 0.1, n_days=40, per_day=5)
+    args = {"kpi": jm.followed_by("order", "order placed", "service contact", "2d"), "at": AT, **kwargs}
+    with pytest.raises(ConfigError, match=field) as e:
+        jm.impact(store, args.pop("kpi"), args.pop("at"), **args)
+    assert e.value.context["field"] == field
+
+
+def test_faster_picking_from_day_45_is_recovered_on_contacts_and_delivery_time(company):
+    start = dt.datetime.fromisoformat(str(company.truth.parameters["start"]))
+    day = start + dt.timedelta(days=company.truth.parameters["effects"]["faster_picking"]["day"])
+    contacts = jm.impact(company.store, jm.followed_by("order", "order placed", "service contact", "14d"), day)
+    truth = company.truth.effect("faster_picking", "where-is-my-order contact")["true_effect"]
+    assert contacts.low <= truth <= contacts.high and contacts.high < 0
+    delivery = jm.impact(company.store, jm.duration_between("order", "order placed", "delivered"), day)
+    assert delivery.high < -10  # hours: the queue lost 10 working hours of median wait
