@@ -16,11 +16,13 @@ from .combined import (
     Impact,
     Metric,
     Outcome,
+    WhatIf,
     dropped_after,
     duration_between,
     explain,
     followed_by,
     impact,
+    what_if,
 )
 from .export import write_ocel, write_parquet, write_xes
 from .ingest import guess_format, read, read_csv, read_frame, read_ocel, read_parquet, read_xes
@@ -133,6 +135,7 @@ __all__ = [
     "StoreInfo",
     "Truth",
     "Variants",
+    "WhatIf",
     "World",
     "__version__",
     "bottlenecks",
@@ -172,6 +175,7 @@ __all__ = [
     "step_matrix",
     "summarize_objects",
     "variants",
+    "what_if",
     "write_ocel",
     "write_parquet",
     "write_xes",

@@ -82,3 +82,31 @@ def test_faster_picking_from_day_45_is_recovered_on_contacts_and_delivery_time(c
     assert contacts.low <= truth <= contacts.high and contacts.high < 0
     delivery = jm.impact(company.store, jm.duration_between("order", "order placed", "delivered"), day)
     assert delivery.high < -10  # hours: the queue lost 10 working hours of median wait
+
+
+def test_what_if_fitted_before_the_change_predicts_the_contacts_after_it(company):
+    """The P2J acceptance: the what-if for the planted change (queue x 4/14), fitted only on orders
+    before day 45, holds the contact rate observed after day 45 inside its interval."""
+    fx = company.truth.parameters["effects"]["faster_picking"]
+    day = dt.datetime.fromisoformat(str(company.truth.parameters["start"])) + dt.timedelta(days=fx["day"])
+    outcome = jm.followed_by("order", "order placed", "service contact", "14d")
+    projection = jm.what_if(company.store, outcome, "picking started",
+                            factor=fx["median_hours_after"] / fx["median_hours_before"], until=day)
+    observed = jm.impact(company.store, outcome, day, trend=False)
+    assert projection.baseline == pytest.approx(observed.before_mean) and projection.units == observed.before_units
+    assert projection.low <= observed.after_mean <= projection.high < projection.baseline
+    assert jm.what_if(company.store, outcome, "picking started", factor=1.0, until=day).predicted == pytest.approx(
+        projection.baseline)  # no change, no projected change
+    rates = projection.dose_response.column("outcome_rate").to_pylist()
+    assert max(rates[-3:]) > min(rates[:3])  # longer queues, more contacts
+
+
+def test_what_if_rejects_bad_parameters():
+    store = contact_store(0.3, 0.1, n_days=40, per_day=5)
+    outcome = jm.followed_by("order", "order placed", "service contact", "2d")
+    for kwargs, field in (({"factor": -1}, "factor"), ({"factor": 0.5, "bins": 1}, "bins"),
+                          ({"factor": 0.5, "bootstrap": 5}, "bootstrap"), ({"factor": None}, "factor")):
+        with pytest.raises(ConfigError, match=field):
+            jm.what_if(store, outcome, "delivered", **kwargs)
+    with pytest.raises(ConfigError, match="activity"):
+        jm.what_if(store, outcome, "no such step", factor=0.5)

@@ -31,3 +31,11 @@ def test_impact_is_identical(sim_backend, sim_reference):
         got, expected = (jm.impact(s, kpi, "2026-01-20", bootstrap=200) for s in (sim_backend, sim_reference))
         assert expected.before_units > 0 and expected.after_units > 0
         assert got.to_dict() == expected.to_dict() and got.periods.equals(expected.periods)
+
+
+def test_what_if_is_identical(sim_backend, sim_reference):
+    outcome = jm.followed_by("order", "order placed", "service contact", "7d")
+    got, expected = (jm.what_if(s, outcome, "picking started", factor=0.5, bins=4, until="2026-01-25")
+                     for s in (sim_backend, sim_reference))
+    assert expected.units > 0
+    assert got.to_dict() == expected.to_dict() and got.dose_response.equals(expected.dose_response)

@@ -29,7 +29,7 @@ from ..store import Store
 from ..timespan import parse_duration
 from ._outcomes import Units
 
-__all__ = ["Feature", "features", "link"]
+__all__ = ["Feature", "features", "link", "longest_wait", "unit_rows"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -67,6 +67,33 @@ def link(store: Store, units: Units, process: str, c: Cases) -> tuple[np.ndarray
     return ui[ok], pi[ok]
 
 
+def unit_rows(store: Store, units: Units, process: str):
+    """The process view of ``process`` and, for every unit, the rows of its linked objects before its
+    cutoff: (cases, linked unit index per link, unit index per row, row, waiting seconds per case row)."""
+    c = load_cases(store, process)
+    ui, ci = link(store, units, process, c)
+    lengths = (c.ends - c.starts)[ci]
+    unit = np.repeat(ui, lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    row = np.repeat(c.starts[ci], lengths) + offsets
+    keep = c.time[row] < units.cutoff[unit]
+    wait = np.full(c.seqs.n, np.nan)
+    if c.seqs.n > 1:
+        same = c.case[1:] == c.case[:-1]
+        wait[1:][same] = (c.time[1:] - c.time[:-1])[same] / 1e6
+    return c, ui, unit[keep], row[keep], wait
+
+
+def longest_wait(store: Store, units: Units, process: str, activity: str) -> np.ndarray:
+    """Per unit, the longest wait (s) before ``activity`` in its linked objects before its cutoff (NaN: none)."""
+    c, _, unit, row, wait = unit_rows(store, units, process)
+    out = np.full(units.codes.size, -np.inf)
+    code = c.seqs.type_codes.get(activity, -2)
+    mine = (c.activity[row] == code) & ~np.isnan(wait[row])
+    np.maximum.at(out, unit[mine], wait[row[mine]])
+    return np.where(out > -np.inf, out, np.nan)
+
+
 def _any(n: int, unit: np.ndarray, flag: np.ndarray) -> np.ndarray:
     return np.bincount(unit[flag], minlength=n) > 0 if n else np.zeros(0, bool)
 
@@ -74,19 +101,8 @@ def _any(n: int, unit: np.ndarray, flag: np.ndarray) -> np.ndarray:
 def features(store: Store, units: Units, process: str, *, thresholds: dict[str, list[float]] | list[float] | None,
              attributes: list[str], top_values: int) -> tuple[list[Feature], list[dict]]:
     """The candidate features of ``process`` for ``units`` and the dose-response rows of the waits."""
-    c = load_cases(store, process)
+    c, ui, unit, row, wait = unit_rows(store, units, process)
     n = units.codes.size
-    ui, ci = link(store, units, process, c)
-    lengths = (c.ends - c.starts)[ci]
-    unit = np.repeat(ui, lengths)
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    row = np.repeat(c.starts[ci], lengths) + offsets
-    keep = c.time[row] < units.cutoff[unit]
-    unit, row = unit[keep], row[keep]
-    wait = np.full(c.seqs.n, np.nan)
-    if c.seqs.n > 1:
-        same = c.case[1:] == c.case[:-1]
-        wait[1:][same] = (c.time[1:] - c.time[:-1])[same] / 1e6
     linked = _any(n, ui, np.ones(ui.size, bool))
     out: list[Feature] = []
     dose: list[dict] = []
