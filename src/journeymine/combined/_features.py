@@ -29,7 +29,7 @@ from ..store import Store
 from ..timespan import parse_duration
 from ._outcomes import Units
 
-__all__ = ["Feature", "features", "link", "longest_wait", "unit_rows"]
+__all__ = ["Feature", "clusters", "features", "link", "longest_wait", "unit_rows"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -51,6 +51,20 @@ def _pairs(store: Store, unit_type: str, other_type: str) -> tuple[np.ndarray, n
         JOIN event_object b ON b.event_code = a.event_code JOIN object op ON op.code = b.object_code
         WHERE ou.type = $u AND op.type = $p ORDER BY unit, other""", {"u": unit_type, "p": other_type})
     return pairs.column("unit").to_numpy(), pairs.column("other").to_numpy()
+
+
+def clusters(store: Store, object_type: str, codes: np.ndarray) -> np.ndarray:
+    """A dense cluster number per unit for bootstraps: its customer (the linked customer with the lowest
+    code), or the unit itself when it is a customer or has none."""
+    if object_type == "customer":
+        return np.arange(codes.size)
+    u, c = _pairs(store, object_type, "customer")
+    first = np.r_[True, u[1:] != u[:-1]] if u.size else np.zeros(0, bool)
+    u, c = u[first], c[first]
+    at = np.minimum(np.searchsorted(u, codes), max(u.size - 1, 0))
+    found = (u[at] == codes) if u.size else np.zeros(codes.size, bool)
+    key = np.where(found, c[at] if u.size else 0, -1 - np.arange(codes.size))
+    return np.unique(key, return_inverse=True)[1]
 
 
 def link(store: Store, units: Units, process: str, c: Cases) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ from ..journeys._units import load, parse_unit
 from ..results import Result
 from ..store import Store
 from ..timespan import parse_instant
-from ._features import _pairs
+from ._features import clusters
 from ._outcomes import Outcome, Units, evaluate
 
 __all__ = ["Impact", "Metric", "duration_between", "impact"]
@@ -139,16 +139,7 @@ def impact(store: Store, kpi: Outcome | Metric, at: object, *, trend: bool = Tru
         raise ConfigError(f"The change at {when.isoformat()} needs units before and after it.", field="at")
     x = np.column_stack([np.ones_like(t), t, after, t * after]) if trend else np.column_stack([np.ones_like(t), after])
     term = 2 if trend else 1
-    # clusters: each unit's customer (the linked customer with the lowest code), else the unit itself
-    u_codes, c_codes = _pairs(store, object_type, "customer") if object_type != "customer" else (codes, codes)
-    first = np.r_[True, u_codes[1:] != u_codes[:-1]] if u_codes.size else np.zeros(0, bool)
-    u_codes, c_codes = u_codes[first], c_codes[first]
-    at_c = np.searchsorted(u_codes, codes)
-    found = (at_c < u_codes.size) & (u_codes[np.minimum(at_c, max(u_codes.size - 1, 0))] == codes) \
-        if u_codes.size else np.zeros(codes.size, bool)
-    cluster_key = np.where(found, c_codes[np.minimum(at_c, max(u_codes.size - 1, 0))] if u_codes.size else 0,
-                           -1 - np.arange(codes.size))
-    _, cluster = np.unique(cluster_key, return_inverse=True)
+    cluster = clusters(store, object_type, codes)  # bootstrap by customer
     estimate = float(_fit(x, y, np.ones(y.size))[term])
     rng = np.random.default_rng(seed)
     draws = np.empty(bootstrap)

@@ -27,8 +27,8 @@ from ..errors import ConfigError
 from ..results import Result
 from ..store import Store
 from ..timespan import parse_instant
-from ._features import _pairs, longest_wait
-from ._outcomes import Outcome, Units, evaluate
+from ._features import clusters, longest_wait
+from ._outcomes import Outcome, evaluate
 
 __all__ = ["WhatIf", "what_if"]
 
@@ -57,19 +57,6 @@ class WhatIf(Result):
     def to_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in ("kpi", "activity", "factor", "until", "units", "baseline",
                                               "predicted", "low", "high", "wait_hours", "projected_wait_hours")}
-
-
-def _clusters(store: Store, units: Units) -> np.ndarray:
-    if units.object_type == "customer":
-        return np.arange(units.codes.size)
-    u, c = _pairs(store, units.object_type, "customer")
-    first = np.r_[True, u[1:] != u[:-1]] if u.size else np.zeros(0, bool)
-    u, c = u[first], c[first]
-    at = np.searchsorted(u, units.codes)
-    found = (at < u.size) & (u[np.minimum(at, max(u.size - 1, 0))] == units.codes) if u.size \
-        else np.zeros(units.codes.size, bool)
-    key = np.where(found, c[np.minimum(at, max(u.size - 1, 0))] if u.size else 0, -1 - np.arange(units.codes.size))
-    return np.unique(key, return_inverse=True)[1]
 
 
 def _project(b: np.ndarray, b_new: np.ndarray, y: np.ndarray, w: np.ndarray, k: int) -> float:
@@ -118,7 +105,7 @@ def what_if(store: Store, outcome: Outcome, activity: str, *, process: str | Non
     y = units.outcome.astype(float)
     ones = np.ones(y.size)
     predicted = _project(b, b_new, y, ones, k)
-    cluster = _clusters(store, units)
+    cluster = clusters(store, units.object_type, units.codes)
     m = int(cluster.max()) + 1 if cluster.size else 0
     rng = np.random.default_rng(seed)
     draws = [_project(b, b_new, y, np.bincount(rng.integers(0, m, m), minlength=m)[cluster].astype(float), k)
