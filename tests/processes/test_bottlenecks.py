@@ -143,7 +143,7 @@ def test_bad_parameters_name_the_field(kwargs, field):
     assert e.value.context["field"] == field
 
 
-def test_a_view_is_read_once_and_analysed_like_the_store():
+def test_a_filtered_view_is_analysed_like_the_store():
     store = store_of(PLAIN, ["org:resource"])
     view = jm.process_view(store, exclude_activities=["b"])
     assert jm.bottlenecks(view).activity("c")["waiting_total_seconds"] == 130 + 400 + 10

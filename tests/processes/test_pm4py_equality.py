@@ -47,7 +47,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pm4py
-import pytest
 
 import journeymine as jm
 

@@ -28,12 +28,11 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import ConfigError
-from ..journeys._units import load, parse_unit
 from ..results import Result
 from ..store import Store
 from ..timespan import parse_instant
 from ._features import clusters
-from ._outcomes import Outcome, Units, evaluate
+from ._outcomes import Outcome, Units, evaluate, first_then
 
 __all__ = ["Impact", "Metric", "duration_between", "impact"]
 
@@ -86,18 +85,8 @@ class Impact(Result):
 
 def _metric_units(store: Store, m: Metric) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes, start µs, hours) of the units of a duration metric."""
-    seqs = load(store, parse_unit(f"object:{m.object_type}"), types=sorted({m.start, m.end}))
-    codes = store.event_types()
-    is_start = seqs.type == codes.get(m.start, -2)
-    actors, at = np.unique(seqs.actor[is_start], return_index=True)
-    rows = np.flatnonzero(is_start)[at]
-    idx = np.where(seqs.type == codes.get(m.end, -2), np.arange(seqs.n), seqs.n)
-    nxt = np.minimum.accumulate(idx[::-1])[::-1] if seqs.n else idx
-    cand = np.where(rows + 1 < seqs.n, nxt[np.minimum(rows + 1, max(seqs.n - 1, 0))], seqs.n)
-    ok = cand < seqs.n
-    ok &= seqs.actor[np.minimum(cand, max(seqs.n - 1, 0))] == actors
-    t0 = seqs.time[rows][ok]
-    return seqs.actor_code[actors][ok], t0, (seqs.time[cand[ok]] - t0) / 3.6e9
+    codes, t0, t_end, ok = first_then(store, m.object_type, m.start, m.end)
+    return codes[ok], t0[ok], (t_end[ok] - t0[ok]) / 3.6e9
 
 
 def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:

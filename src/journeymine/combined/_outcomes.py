@@ -29,7 +29,7 @@ from ..journeys._units import load, parse_unit
 from ..store import Store
 from ..timespan import parse_duration
 
-__all__ = ["Outcome", "Units", "dropped_after", "evaluate", "followed_by"]
+__all__ = ["Outcome", "Units", "dropped_after", "evaluate", "first_then", "followed_by"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +83,22 @@ def _micros(column: pa.ChunkedArray) -> np.ndarray:
     return column.cast(pa.int64()).fill_null(-1).to_numpy()
 
 
+def first_then(store: Store, object_type: str, start: str, event: str) -> tuple[np.ndarray, ...]:
+    """For every object of the type with a ``start`` event: its code, the time of its first ``start``,
+    the time of the first ``event`` after it in its journey (µs), and whether there is one."""
+    seqs = load(store, parse_unit(f"object:{object_type}"), types=sorted({start, event}))
+    types = store.event_types()
+    first = np.flatnonzero(seqs.type == types.get(start, -2))
+    actors, at = np.unique(seqs.actor[first], return_index=True)  # the first start of each actor
+    rows = first[at]
+    last = max(seqs.n - 1, 0)
+    idx = np.where(seqs.type == types.get(event, -2), np.arange(seqs.n), seqs.n)
+    following = np.minimum.accumulate(idx[::-1])[::-1] if seqs.n else idx  # the next `event` row from each row
+    cand = np.where(rows + 1 < seqs.n, following[np.minimum(rows + 1, last)], seqs.n)
+    found = (cand < seqs.n) & (seqs.actor[np.minimum(cand, last)] == actors)
+    return seqs.actor_code[actors], seqs.time[rows], seqs.time[np.minimum(cand, last)], found
+
+
 def evaluate(store: Store, outcome: Outcome) -> Units:
     """The units, outcomes and cutoffs of ``outcome`` on ``store``."""
     if not isinstance(outcome, Outcome):
@@ -102,29 +118,14 @@ def evaluate(store: Store, outcome: Outcome) -> Units:
         cutoff = np.where(dropped, entry + int(round(f.window_seconds * 1e6)), nxt)
         order = np.argsort(codes, kind="stable")
         return Units(outcome.object_type, codes[order], dropped[order], cutoff[order], entry[order])
-    seqs = load(store, parse_unit(f"object:{outcome.object_type}"), types=sorted({p["start"], p["event"]}))
-    codes = store.event_types()
-    s_code, e_code = codes.get(p["start"], -2), codes.get(p["event"], -2)
-    is_start = seqs.type == s_code
-    first = np.flatnonzero(is_start)
-    actors, at = np.unique(seqs.actor[first], return_index=True)  # the first start of each actor
-    rows = first[at]
-    t0 = seqs.time[rows]
+    codes, t0, t_event, found = first_then(store, outcome.object_type, p["start"], p["event"])
     span = int(round(p["seconds"] * 1e6))
     horizon = int(store.query("SELECT max(time) AS t FROM event").column(0).cast(pa.int64()).to_numpy()[0]) \
-        if seqs.n else 0
-    # the first `event` after each start: scan forward within the actor
-    is_event = seqs.type == e_code
-    idx = np.where(is_event, np.arange(seqs.n), seqs.n)
-    next_event = np.minimum.accumulate(idx[::-1])[::-1] if seqs.n else idx
-    cand = np.where(rows + 1 < seqs.n, next_event[np.minimum(rows + 1, max(seqs.n - 1, 0))], seqs.n)
-    found = (cand < seqs.n)
-    found &= seqs.actor[np.minimum(cand, max(seqs.n - 1, 0))] == actors
-    t_event = np.where(found, seqs.time[np.minimum(cand, max(seqs.n - 1, 0))], -1)
+        if codes.size else 0
     hit = found & (t_event > t0) & (t_event <= t0 + span)
     observed = t0 + span <= horizon
     result = hit != p["negate"]
     cutoff = np.where(hit, t_event, t0 + span)
     keep = observed
-    return Units(outcome.object_type, seqs.actor_code[actors][keep], result[keep], cutoff[keep], t0[keep],
+    return Units(outcome.object_type, codes[keep], result[keep], cutoff[keep], t0[keep],
                  censored=int((~observed).sum()))

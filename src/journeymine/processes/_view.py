@@ -95,7 +95,8 @@ def _names(value: object, field: str) -> list[str] | None:
 
 
 def _codes(c: Cases, names: list[str]) -> np.ndarray:
-    return np.array([i for i, n in enumerate(c.names) if n in set(names)], np.int64)
+    wanted = set(names)
+    return np.array([i for i, n in enumerate(c.names) if n in wanted], np.int64)
 
 
 def _text(value: object) -> str:
