@@ -39,3 +39,15 @@ def test_what_if_is_identical(sim_backend, sim_reference):
                      for s in (sim_backend, sim_reference))
     assert expected.units > 0
     assert got.to_dict() == expected.to_dict() and got.dose_response.equals(expected.dose_response)
+
+
+def test_impact_did_is_identical(sim_backend, sim_reference):
+    kpis = [jm.followed_by("order", "order placed", "service contact", "7d"),
+            jm.duration_between("order", "order placed", "delivered")]
+    for kpi in kpis:
+        for trend in (True, False):
+            got, expected = (jm.impact(s, kpi, "2026-01-20", compare={"warehouse": ["Hamburg", "Leipzig"]},
+                                       trend=trend, bootstrap=200) for s in (sim_backend, sim_reference))
+            assert expected.before_units > 0 and expected.comparison_after_units > 0
+            assert expected.method.startswith("difference-in-differences")
+            assert got.to_dict() == expected.to_dict() and got.periods.equals(expected.periods)

@@ -202,3 +202,34 @@ def test_switched_off_effects_leave_no_trace():
     assert sim.truth.effect("slow_payment")["true_effect"] == 0.0
     assert all(e["effect"] != "confusing_field" for e in sim.truth.effects())
     assert sim.truth.parameters["effects"]["slow_payment"]["enabled"] is False
+
+
+def test_faster_picking_in_named_warehouses_only(tmp_path):
+    """``warehouses`` (here from TOML) limits effect 5 to those warehouses' orders: with the same random
+    draws, Hamburg's orders and every order before the change day are picked exactly as when every
+    warehouse changes (the default), the other warehouses' later orders later; the truth covers only the
+    orders it reached."""
+    toml = tmp_path / "effects.toml"
+    toml.write_text('[faster_picking]\nwarehouses = ["Hamburg"]\n')
+    runs = [jm.simulate(customers=3_000, days=60, seed=3, effects=e) for e in (None, toml)]
+    sql = """
+        SELECT c.id AS customer, min(CASE WHEN e.type = 'order placed' THEN e.time END) AS placed,
+               min(CASE WHEN e.type = 'picking started' THEN e.time END) AS pick,
+               any_value(json_extract_string(o.attributes, '$.warehouse')) AS warehouse, any_value(o.id) AS order_id
+        FROM object o JOIN event_object eo ON eo.object_code = o.code JOIN event e ON e.code = eo.event_code
+        JOIN object_object r ON r.source_code = o.code JOIN object c ON c.code = r.target_code
+        WHERE o.type = 'order' AND c.type = 'customer' AND e.type IN ('order placed', 'picking started')
+        GROUP BY c.id, o.code"""
+    every, hamburg = (r.store.query(sql).to_pandas() for r in runs)
+    assert runs[1].truth.parameters["effects"]["faster_picking"]["warehouses"] == ["Hamburg"]
+    both = every.merge(hamburg, on=["customer", "placed"], suffixes=("_all", "_one")).dropna(subset=["pick_all",
+                                                                                                       "pick_one"])
+    day = (both.placed - pd.Timestamp(jm.World().start)).dt.days
+    same = (both.warehouse_one == "Hamburg") | (day < 45)
+    assert same.sum() > 500 and (both.pick_one[same] == both.pick_all[same]).all()
+    assert (~same).sum() > 100 and (both.pick_one[~same] > both.pick_all[~same]).mean() > 0.95
+    truth = runs[1].truth.unit_table("faster_picking", "late delivery").column("object_id").to_pylist()
+    placed = hamburg.assign(day=(hamburg.placed - pd.Timestamp(jm.World().start)).dt.days)
+    assert set(truth) == set(placed.order_id[(placed.warehouse == "Hamburg") & (placed.day >= 45)])
+    for r in runs:
+        r.store.close()

@@ -179,6 +179,9 @@ def test_chunked_runs_are_deterministic(monkeypatch):
     ({"effects": {"slow_payment": {"threshold": 3}}}, "slow_payment.threshold"),
     ({"effects": {"slow_payment": {"abandonment_increase": "high"}}}, "slow_payment.abandonment_increase"),
     ({"effects": "no/such/file.toml"}, "effects"),
+    ({"effects": {"faster_picking": {"warehouses": "Hamburg"}}}, "faster_picking.warehouses"),
+    ({"effects": {"faster_picking": {"warehouses": ["Hamburg", 3]}}}, "faster_picking.warehouses"),
+    ({"effects": {"faster_picking": {"warehouses": ["Atlantis"]}}}, "faster_picking.warehouses"),
 ])
 def test_bad_parameters_name_the_field(kwargs, field):
     with pytest.raises(ConfigError) as info:

@@ -81,13 +81,15 @@ class Confounder:
 @dataclasses.dataclass(frozen=True)
 class FasterPicking:
     """Effect 5 (P2J before/after): from ``day`` (0 = the first simulated day) the median picking
-    queue drops from ``median_hours_before`` to ``median_hours_after``; through effect 2 fewer orders
-    arrive late and fewer customers ask where their order is."""
+    queue drops from ``median_hours_before`` to ``median_hours_after`` in the ``warehouses`` named
+    (none named: in all of them); through effect 2 fewer orders arrive late and fewer customers ask
+    where their order is."""
 
     enabled: bool = True
     day: int = 45
     median_hours_before: float = 14.0
     median_hours_after: float = 4.0
+    warehouses: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +138,9 @@ class Effects:
     null_fraud_check: NullFraudCheck = NullFraudCheck()
 
     def to_dict(self) -> dict[str, dict[str, object]]:
-        return {name: dataclasses.asdict(getattr(self, name)) for name in EFFECTS}
+        """The parameters of every effect, JSON-shaped (lists of names as lists)."""
+        return {name: {k: list(v) if isinstance(v, tuple) else v
+                       for k, v in dataclasses.asdict(getattr(self, name)).items()} for name in EFFECTS}
 
 
 PERSONAS = (
@@ -165,6 +169,12 @@ class World:
     german_share: float = 0.7
     effects: Effects = Effects()
 
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.effects.faster_picking.warehouses) - set(self.warehouses))
+        if unknown:
+            raise ConfigError(f"Effect parameter faster_picking.warehouses must name warehouses of the world "
+                              f"{list(self.warehouses)}; got {unknown}", field="faster_picking.warehouses")
+
     def persona(self, name: str) -> int:
         for i, p in enumerate(self.personas):
             if p.name == name:
@@ -184,6 +194,12 @@ def _build(cls: type, name: str, values: dict[str, object]):
         if key not in fields:
             raise ConfigError(f"Unknown effect parameter {name}.{key}; {name} has {sorted(fields)}", field=f"{name}.{key}")
         expected = type(getattr(default, key))
+        if expected is tuple:  # a list of names (TOML arrays and Python lists or tuples)
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+                raise ConfigError(f"Effect parameter {name}.{key} must be a list of names; got {value!r}",
+                                  field=f"{name}.{key}")
+            kwargs[key] = tuple(value)
+            continue
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):

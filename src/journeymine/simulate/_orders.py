@@ -3,9 +3,9 @@
 Mechanics:
 
 - **Picking** waits in a queue: log-normal around a median of working hours (effect 5: lower from its
-  day on), multiplied by the warehouse load of the order's day (``0.65 / (1 - min(0.35 * traffic, 0.9))``
-  with traffic the day's weekday weight times 2 in the sale week over the mean weekday weight, so
-  the sale week slows it down), then picking and packing take minutes of working time. Carriers collect at
+  day on, in its warehouses or all of them), multiplied by the warehouse load of the order's day
+  (``0.65 / (1 - min(0.35 * traffic, 0.9))`` with traffic the day's weekday weight times 2 in the sale
+  week over the mean weekday weight, so the sale week slows it down), then picking and packing take minutes of working time. Carriers collect at
   18:00; transit is ``base + X`` with ``base`` 1 day standard, 0 days express and ``X`` log-normal
   (median 14 h); 7 % of first attempts fail and the parcel comes a day later.
 - **Promise**: end of the day ``order day + 3 + base`` (standard: day + 4, express: day + 3); late =
@@ -53,12 +53,14 @@ class Orders:
     noise: dict
 
 
-def _fulfil(c: Chunk, t: np.ndarray, shipping: np.ndarray, z: dict, faster: bool) -> dict:
+def _fulfil(c: Chunk, t: np.ndarray, shipping: np.ndarray, z: dict, faster: np.ndarray | bool) -> dict:
+    """Fulfilment times; ``faster``: whether effect 5 reaches the order's warehouse (from its day on)."""
     clock, fx = c.clock, c.world.effects.faster_picking
     day = clock.day_index(t)
+    changed = np.asarray(faster) & fx.enabled & (day >= fx.day)
     traffic = WEEKDAY[clock.weekday(t)] * np.where((day >= c.world.sale_days[0]) & (day < c.world.sale_days[1]), 2.0, 1.0)
     load = 0.65 / (1 - np.minimum(0.35 * traffic / WEEKDAY.mean(), 0.9))
-    median = np.where(faster & fx.enabled & (day >= fx.day), fx.median_hours_after, fx.median_hours_before) * HOUR
+    median = np.where(changed, fx.median_hours_after, fx.median_hours_before) * HOUR
     wait = median * load * np.exp(0.8 * z["pick"])
     pick_start = clock.add_work(t, wait)
     pick_done = clock.add_work(pick_start, z["pick_minutes"] * MINUTE)
@@ -74,7 +76,16 @@ def _fulfil(c: Chunk, t: np.ndarray, shipping: np.ndarray, z: dict, faster: bool
     done = np.where(collect, ready + (z["pickup"] * HOUR).astype(np.int64), delivered)
     return {"pick_start": pick_start, "pick_done": pick_done, "pack_done": pack_done, "shipped": shipped,
             "arrival": arrival, "failed": failed, "delivered": delivered, "promise": promise, "ready": ready,
-            "late": late, "done": done}
+            "late": late, "done": done, "changed": changed}
+
+
+def _warehouse_changes(c: Chunk, p: People, person: np.ndarray) -> np.ndarray:
+    """Whether effect 5 reaches each order's warehouse (its region's; no warehouses named: all)."""
+    w = c.world
+    named = w.effects.faster_picking.warehouses
+    if not named:
+        return np.ones(person.size, bool)
+    return np.isin(np.array(w.warehouses)[p.region[person] % len(w.warehouses)], list(named))
 
 
 def make_orders(c: Chunk, p: People, s: Sessions) -> Orders:
@@ -90,7 +101,7 @@ def make_orders(c: Chunk, p: People, s: Sessions) -> Orders:
          "pack_minutes": lognormal(rng, 15, 0.5, n), "transit": lognormal(rng, 14, 0.5, n), "fail": rng.random(n),
          "to_store": lognormal(rng, 16, 0.4, n), "pickup": lognormal(rng, 30, 0.7, n), "churn": rng.random(n)}
     t, shipping = s.t_order[conv], s.shipping[conv]
-    f = _fulfil(c, t, shipping, z, faster=True)
+    f = _fulfil(c, t, shipping, z, faster=_warehouse_changes(c, p, person))
     inc = fx.late_delivery.churn_increase if fx.late_delivery.enabled else 0.0
     churn = z["churn"] < BASE_CHURN + inc * f["late"]
     alive = np.zeros(n, bool)
@@ -111,20 +122,28 @@ def make_orders(c: Chunk, p: People, s: Sessions) -> Orders:
 
 def _truth(c: Chunk, p: People, s: Sessions, o: Orders, z: dict, f: dict, conv, rank, inc) -> None:
     fx = c.world.effects
-    # effect 5: orders from the change day on, late with and without the faster picking
+    # effect 5: orders it reached (from its day on, in its warehouses), late with and without the change
     if fx.faster_picking.enabled:
-        rows = np.flatnonzero(c.clock.day_index(o.time) >= fx.faster_picking.day)
+        rows = np.flatnonzero(o.steps["changed"])
         before = _fulfil(c, o.time[rows], o.shipping[rows], {k: v[rows] for k, v in o.noise.items()}, faster=False)
-        c.truth.add("faster_picking", "order", o.ids.take(pa.array(rows)), np.ones(rows.size, bool),
-                    before["late"], o.late[rows], kpi="late delivery")
+        reached = o.ids.take(pa.array(rows))
+        c.truth.add("faster_picking", "order", reached, np.ones(rows.size, bool), before["late"], o.late[rows],
+                    kpi="late delivery")
         o.steps["late_without_change"] = np.zeros(o.time.size, bool)
         o.steps["late_without_change"][rows] = before["late"]
-    # effect 2 on repeat purchase: first orders with a full window; repeat with and without the churn
+        home = (o.shipping[rows] != 2) & (o.steps["delivered"][rows] < c.clock.end)
+        hours = [(d[home] - o.time[rows][home]) / HOUR for d in (before["delivered"], o.steps["delivered"][rows])]
+        c.truth.add("faster_picking", "order", reached.filter(pa.array(home)), np.ones(int(home.sum()), bool),
+                    *hours, kpi="hours from order placed to delivered")
+    # repeat purchase: first orders with a full window; the next order is lost when the customer churns
+    # after the first delivery (effect 2) and its session starts after that delivery
     window = REPEAT_DAYS * DAY
     firsts = np.flatnonzero(rank == 0)
-    nxt = np.full(conv.size, np.iinfo(np.int64).max)
+    nxt = np.full(conv.size, np.iinfo(np.int64).max)  # the next order's session start
+    nxt_order = nxt.copy()  # and its order time
     has_next = np.r_[rank[1:] == rank[:-1] + 1, False] if conv.size else np.zeros(0, bool)
     nxt[has_next] = s.start[conv][np.flatnonzero(has_next) + 1]
+    nxt_order[has_next] = s.t_order[conv][np.flatnonzero(has_next) + 1]
     t1 = s.t_order[conv]
     ok = firsts[t1[firsts] + window <= c.clock.end]
     in_window = nxt[ok] <= t1[ok] + window
@@ -133,8 +152,17 @@ def _truth(c: Chunk, p: People, s: Sessions, o: Orders, z: dict, f: dict, conv, 
     repeat_without = in_window & ((u >= BASE_CHURN) | before_done)
     repeat_with = in_window & ((u >= BASE_CHURN + inc) | before_done)
     who = p.customer.take(pa.array(s.person[conv[ok]]))
-    c.truth.add("late_delivery", "customer", who, f["late"][ok], repeat_without, repeat_with,
-                kpi=f"repeat purchase within {REPEAT_DAYS} days of the first order")
+    kpi = f"repeat purchase within {REPEAT_DAYS} days of the first order"
+    c.truth.add("late_delivery", "customer", who, f["late"][ok], repeat_without, repeat_with, kpi=kpi)
+    # effect 5 on it: first orders the change reached, late and delivered with and without it (same churn draw)
+    if fx.faster_picking.enabled:
+        r = ok[f["changed"][ok]]
+        b = _fulfil(c, t1[r], s.shipping[conv][r], {k: v[r] for k, v in z.items()}, faster=False)
+        in_window = nxt_order[r] <= t1[r] + window
+        repeat = [in_window & ((z["churn"][r] >= BASE_CHURN + inc * g["late"][i]) | (nxt[r] < g["done"][i]))
+                  for g, i in ((b, slice(None)), (f, r))]
+        c.truth.add("faster_picking", "customer", p.customer.take(pa.array(s.person[conv[r]])), np.ones(r.size, bool),
+                    *repeat, kpi=kpi)
 
 
 def emit_orders(c: Chunk, p: People, s: Sessions, o: Orders) -> None:

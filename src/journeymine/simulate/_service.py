@@ -69,7 +69,7 @@ def emit_service(c: Chunk, p: People, s: Sessions, o: Orders) -> None:
     pw0, pw1 = np.minimum(1.0, m * P_WISMO) * cut, np.minimum(1.0, m * (P_WISMO + wismo_inc)) * cut
     c.truth.add("late_delivery", "order", o.ids, o.late, pw0, pw1, kpi="where-is-my-order contact")
     if "late_without_change" in st:
-        rows = np.flatnonzero(c.clock.day_index(o.time) >= fx.faster_picking.day)
+        rows = np.flatnonzero(st["changed"])  # the orders effect 5 reached
         before = st["late_without_change"][rows]
         c.truth.add("faster_picking", "order", o.ids.take(pa.array(rows)), np.ones(rows.size, bool),
                     np.where(before, pw1[rows], pw0[rows]), np.where(o.late[rows], pw1[rows], pw0[rows]),
@@ -185,7 +185,7 @@ def _nps(c: Chunk, p: People, o: Orders) -> None:
 
 
 def _campaigns(c: Chunk, p: People, s: Sessions, o: Orders, welcomed: np.ndarray) -> None:
-    log, rng, clock = c.log, c.rng, c.clock
+    rng, clock = c.rng, c.clock
     for day in range(1, clock.days, 14):
         when = clock.start + day * DAY + 9 * HOUR
         to = np.flatnonzero(p.email_ok & (p.known_from <= when))
