@@ -2,8 +2,12 @@
 
 Semantics. ``outcome`` (:func:`~journeymine.dropped_after`, :func:`~journeymine.followed_by`) gives the
 units, a 0/1 outcome each and a cutoff; the candidate causes are features of the process objects
-linked to each unit, from events before the cutoff only (``_features``). For every feature, among
-its population, the units with it (exposed) and without it are compared:
+linked to each unit, from events before the cutoff only (``_features``): activities that occurred or
+recurred, waits, event attributes, and on request the violations of a reference ``model`` a linked
+object already shows and its ``top_variants`` most frequent variants so far. ``model`` is one
+:class:`~journeymine.ReferenceModel` (or model file) for the process type it names, for every process
+searched when it names none, or a dict {process type: model}. For every feature, among its
+population, the units with it (exposed) and without it are compared:
 
 - **risk difference** RD = p(outcome | exposed) − p(outcome | not exposed) with Newcombe's 95 %
   interval, and **risk ratio** with Katz's log interval;
@@ -20,6 +24,8 @@ its population, the units with it (exposed) and without it are compared:
 Findings are ranked significant first, then by attributable outcomes (largest first). This is
 PostHog's correlation analysis and our ``jm.drivers`` carried over to process features, plus
 adjustment; Celonis and Signavio link journeys to processes only as documentation, not on data.
+Celonis' root-cause analysis and pm4py's Declare conformance relate variants and rule violations of
+*complete* cases to a case outcome; here both are judged on the case as it stood before the cutoff.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import pyarrow as pa
 
 from ..errors import ConfigError
 from ..journeys._stats import bh_adjust, mantel_haenszel, normal_p, risk_difference, risk_ratio
+from ..processes._model import ReferenceModel, as_model
 from ..results import Result
 from ..store import Store
 from ._features import Feature, features, unit_values
@@ -86,7 +93,36 @@ def _describe(f: Feature) -> str:
         return f"{f.activity!r} happened more than once"
     if f.kind == "wait":
         return f"the wait before {f.activity!r} was over {_human(f.threshold_seconds)}"
+    if f.kind == "violation":
+        return f"the {f.process} deviated from the model" + ("" if f.detail == "any violation" else f" ({f.detail})")
+    if f.kind == "variant":
+        return f"the {f.process}'s path so far was " + f.detail.removeprefix("variant = ")
     return f"the {f.process} had {f.detail}"
+
+
+def _models(model: object, processes: list[str]) -> dict[str, ReferenceModel]:
+    """The reference model of each process searched: one model for its ``object_type`` (for every
+    process when it names none), or a mapping {process type: model}."""
+    if model is None:
+        return {}
+    if isinstance(model, dict):
+        out = {}
+        for p, m in model.items():
+            if p not in processes:
+                raise ConfigError(f"The model parameter must map process types searched ({', '.join(processes)}) "
+                                  f"to models. Got a model for {p!r} instead.", field="model")
+            out[p] = as_model(m)
+            if out[p].object_type not in (None, p):
+                raise ConfigError(f"The model parameter maps {p!r} to a model of {out[p].object_type!r}. "
+                                  f"Give each process type a model of its own.", field="model")
+        return out
+    one = as_model(model)
+    if one.object_type is None:
+        return dict.fromkeys(processes, one)
+    if one.object_type not in processes:
+        raise ConfigError(f"The model parameter must be a model of a process type searched "
+                          f"({', '.join(processes)}). Got a model of {one.object_type!r} instead.", field="model")
+    return {one.object_type: one}
 
 
 def _human(seconds: float) -> str:
@@ -117,16 +153,24 @@ def _z_p(x1: int, n1: int, x0: int, n0: int) -> float:
 def explain(store: Store, outcome: Outcome, *, process: str | list[str] | None = None,
             confounders: list[str] | tuple[str, ...] = (), confounder_data: dict | None = None,
             thresholds: dict | list | None = None, attributes: list[str] | tuple[str, ...] = (),
-            top_values: int = 5, min_support: int = 30, alpha: float = 0.05) -> Explanation:
+            top_values: int = 5, model: object = None, top_variants: int = 0, min_support: int = 30,
+            alpha: float = 0.05) -> Explanation:
     """The process causes of ``outcome`` (semantics in the module docs).
 
     ``process`` names the process object types to search (default: every type linked to the units
     except ``customer`` and ``visitor``); ``thresholds`` gives waiting-time thresholds per activity
     (``{"payment verification completed": ["2m"]}``) or for all; ``attributes`` event attributes of
-    the process events to test (``["warehouse", "shipping"]``)."""
+    the process events to test (``["warehouse", "shipping"]``); ``model`` a reference model
+    (:class:`~journeymine.ReferenceModel` or a model file) whose violations to test, for the process
+    type it names (for every process when it names none), or a dict {process type: model};
+    ``top_variants`` how many of the most frequent variants (before the cutoff) to test (0, the
+    default: none)."""
     if isinstance(min_support, bool) or not isinstance(min_support, int) or min_support < 1:
         raise ConfigError(f"The min_support parameter must be a positive integer. Got {min_support!r} instead.",
                           field="min_support")
+    if isinstance(top_variants, bool) or not isinstance(top_variants, int) or top_variants < 0:
+        raise ConfigError(f"The top_variants parameter must be a non-negative integer. Got {top_variants!r} "
+                          f"instead.", field="top_variants")
     if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise ConfigError(f"The alpha parameter must be in (0, 1). Got {alpha!r} instead.", field="alpha")
     units = evaluate(store, outcome)
@@ -137,9 +181,11 @@ def explain(store: Store, outcome: Outcome, *, process: str | list[str] | None =
             WHERE ou.type = $u ORDER BY t""", {"u": units.object_type}).column("t").to_pylist()
         process = [t for t in linked if t not in ("customer", "visitor")]
     processes = [process] if isinstance(process, str) else list(process)
+    models = _models(model, processes)
     found, dose = [], []
     for p in processes:
-        f, d = features(store, units, p, thresholds=thresholds, attributes=list(attributes), top_values=top_values)
+        f, d = features(store, units, p, thresholds=thresholds, attributes=list(attributes), top_values=top_values,
+                        model=models.get(p), top_variants=top_variants)
         found += f
         dose += d
     strata = None

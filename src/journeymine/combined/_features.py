@@ -14,6 +14,22 @@ holds for a unit when it holds for any of its linked objects. For each activity 
   bins of the wait with their outcome rates form the dose-response table.
 - ``attribute``: an event of the object had ``attribute = value`` (for the ``attributes`` named;
   the ``top_values`` values held by most units; population: units with a linked object).
+
+Two kinds are not per activity (population: units with a linked object, for both):
+
+- ``violation`` (with a reference ``model``): a linked object's events before the cutoff already
+  violate a constraint of the model, one feature per constraint some unit shows (its text as the
+  detail), and one for any constraint (detail ``any violation``). Only the checks a cut-off case can
+  judge count (:func:`~journeymine.processes._conformance.settled_violations`): unknown activity,
+  start, edge, precedence, not_coexist, at_most_once, init, and response *with* ``within`` once the
+  whole ``within`` lies before the cutoff. ``end``, ``existence`` and ``response`` without ``within``
+  are left out: whether a case ends well is known only after the cutoff, and judging them on the
+  cases that happen to be complete would use exactly that later knowledge.
+- ``variant``: the activity sequence before the cutoff of the unit's **first linked object** (the
+  one whose first event came first; ties: lowest object code; only objects with an event before the
+  cutoff). The ``top_variants`` variants held by most units (ties: by their text) are one feature
+  each (detail ``variant = a → b → c``); the others, and units with no event before the cutoff, are
+  the unexposed rest of the population.
 """
 
 from __future__ import annotations
@@ -25,6 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..processes._cases import Cases, event_values, load_cases
+from ..processes._conformance import settled_violations
+from ..processes._model import ReferenceModel
 from ..store import Store
 from ..timespan import parse_duration
 from ._outcomes import Units
@@ -35,9 +53,9 @@ __all__ = ["Feature", "clusters", "features", "link", "longest_wait", "unit_rows
 @dataclasses.dataclass(frozen=True, eq=False)
 class Feature:
     process: str
-    kind: str  # occurred, rework, wait, attribute
+    kind: str  # occurred, rework, wait, attribute, violation, variant
     activity: str | None
-    detail: str  # threshold text or attribute=value
+    detail: str  # threshold text, attribute = value, the constraint broken or the variant
     threshold_seconds: float | None
     population: np.ndarray  # bool per unit
     exposed: np.ndarray  # bool per unit (within the population)
@@ -86,16 +104,27 @@ def unit_rows(store: Store, units: Units, process: str):
     cutoff: (cases, linked unit index per link, unit index per row, row, waiting seconds per case row)."""
     c = load_cases(store, process)
     ui, ci = link(store, units, process, c)
+    at, row = _link_rows(c, ui, ci, units.cutoff)
+    return c, ui, ui[at], row, _waits(c)
+
+
+def _link_rows(c: Cases, ui: np.ndarray, ci: np.ndarray, cutoff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(link index, row) of every event of a linked object before its unit's cutoff, by link, then case order."""
     lengths = (c.ends - c.starts)[ci]
-    unit = np.repeat(ui, lengths)
+    at = np.repeat(np.arange(ci.size), lengths)
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     row = np.repeat(c.starts[ci], lengths) + offsets
-    keep = c.time[row] < units.cutoff[unit]
+    keep = c.time[row] < cutoff[ui[at]]
+    return at[keep], row[keep]
+
+
+def _waits(c: Cases) -> np.ndarray:
+    """Seconds since the previous event of the same case, per row (NaN for a case's first event)."""
     wait = np.full(c.seqs.n, np.nan)
     if c.seqs.n > 1:
         same = c.case[1:] == c.case[:-1]
         wait[1:][same] = (c.time[1:] - c.time[:-1])[same] / 1e6
-    return c, ui, unit[keep], row[keep], wait
+    return wait
 
 
 def longest_wait(store: Store, units: Units, process: str, activity: str) -> np.ndarray:
@@ -113,9 +142,13 @@ def _any(n: int, unit: np.ndarray, flag: np.ndarray) -> np.ndarray:
 
 
 def features(store: Store, units: Units, process: str, *, thresholds: dict[str, list[float]] | list[float] | None,
-             attributes: list[str], top_values: int) -> tuple[list[Feature], list[dict]]:
+             attributes: list[str], top_values: int, model: ReferenceModel | None = None,
+             top_variants: int = 0) -> tuple[list[Feature], list[dict]]:
     """The candidate features of ``process`` for ``units`` and the dose-response rows of the waits."""
-    c, ui, unit, row, wait = unit_rows(store, units, process)
+    c = load_cases(store, process)
+    ui, ci = link(store, units, process, c)
+    at, row = _link_rows(c, ui, ci, units.cutoff)
+    unit, wait = ui[at], _waits(c)
     n = units.codes.size
     linked = _any(n, ui, np.ones(ui.size, bool))
     out: list[Feature] = []
@@ -160,7 +193,59 @@ def features(store: Store, units: Units, process: str, *, thresholds: dict[str, 
             held[v] = _any(n, unit, text == v)
         for v in sorted(held, key=lambda v: (-int(held[v].sum()), v))[:top_values]:
             out.append(Feature(process, "attribute", None, f"{attr} = {v}", None, linked, held[v]))
+    if model is not None:
+        out += _violations(c, units, process, model, ui, ci, linked)
+    if top_variants:
+        out += _variants(c, n, process, ui, at, row, top_variants, linked)
     return out, dose
+
+
+def _violations(c: Cases, units: Units, process: str, model: ReferenceModel, ui: np.ndarray, ci: np.ndarray,
+                linked: np.ndarray) -> list[Feature]:
+    """A feature per constraint of ``model`` that a linked object shows before its unit's cutoff, and one for any."""
+    n = units.codes.size
+    case, which, settled, labels = settled_violations(c, model)
+    if not case.size or not ci.size:
+        return []
+    order = np.argsort(case, kind="stable")
+    case, which, settled = case[order], which[order], settled[order]
+    lo, hi = np.searchsorted(case, ci, side="left"), np.searchsorted(case, ci, side="right")
+    count = hi - lo  # violations of every link's case, joined to the link
+    pair_link = np.repeat(np.arange(ci.size), count)
+    pair = np.repeat(lo, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    shown = settled[pair] < units.cutoff[ui[pair_link]]
+    unit, k = ui[pair_link[shown]], which[pair[shown]]
+    out = [Feature(process, "violation", None, "any violation", None, linked, _any(n, unit, np.ones(unit.size, bool)))]
+    for j in np.unique(k):
+        out.append(Feature(process, "violation", None, labels[j], None, linked, _any(n, unit, k == j)))
+    return out if unit.size else []
+
+
+def _variants(c: Cases, n: int, process: str, ui: np.ndarray, at: np.ndarray, row: np.ndarray, top: int,
+              linked: np.ndarray) -> list[Feature]:
+    """A feature for each of the ``top`` most held variants (before the cutoff) of the units' first linked objects."""
+    if not row.size:
+        return []
+    first = np.r_[True, at[1:] != at[:-1]]  # the first row of every link with a row before the cutoff
+    links, start = at[first], c.time[row[first]]
+    owner = ui[links]
+    order = np.lexsort((links, start, owner))  # per unit: earliest first event, then lowest object code
+    chosen = np.zeros(ui.size, bool)
+    chosen[links[order][np.r_[True, owner[order][1:] != owner[order][:-1]]]] = True
+    mine = chosen[at]
+    who, acts = ui[at[mine]], c.activity[row[mine]]
+    bounds = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for u, seq in zip(who[bounds].tolist(), np.split(acts, bounds[1:])):
+        groups.setdefault(tuple(seq.tolist()), []).append(u)
+    text = {seq: " → ".join(str(c.names[a]) for a in seq) for seq in groups}
+    best = sorted(groups, key=lambda seq: (-len(groups[seq]), text[seq]))[:top]
+    out = []
+    for seq in best:
+        exposed = np.zeros(n, bool)
+        exposed[groups[seq]] = True
+        out.append(Feature(process, "variant", None, f"variant = {text[seq]}", None, linked, exposed))
+    return out
 
 
 def unit_values(store: Store, units: Units, name: str, data: dict[str, pa.Table] | None) -> np.ndarray:

@@ -57,7 +57,7 @@ from ._cases import Cases
 from ._model import ReferenceModel, Rule, as_model
 from ._view import ProcessView, resolve
 
-__all__ = ["Conformance", "check_conformance"]
+__all__ = ["Conformance", "check_conformance", "settled_violations"]
 
 PERIODS = ("day", "week", "month")
 RESAMPLES, SEED, EXAMPLES = 10_000, 0, 10
@@ -315,6 +315,36 @@ def _throughput(seconds: np.ndarray, fits: np.ndarray) -> dict[str, object]:
                p_value=mann_whitney_p(dev, fit), method=f"percentile bootstrap ({RESAMPLES} resamples, seed {SEED});"
                                                         " Mann-Whitney U (normal approximation)")
     return out
+
+
+def settled_violations(c: Cases, model: ReferenceModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The violations of ``model`` that a case cut off at some time can already show: (case, constraint
+    index and **settled time** (µs) of each violation, constraint labels). Found exactly as
+    :func:`check_conformance` finds them, on the whole cases; a prefix of a case (its events before a
+    cutoff) shows a violation when the settled time is before the cutoff.
+
+    The checks a prefix can judge are the safety ones, whose violation no later event undoes: unknown
+    activity, start, edge, ``precedence``, ``not_coexist``, ``at_most_once`` and ``init``, each settled
+    at the event it is found at (the earliest event that shows it); and ``response`` with ``within`` T,
+    settled at time(A) + T. Left out, because they are judged only on a finished case: ``end``,
+    ``existence`` and ``response`` without ``within``."""
+    found = _Found(c)
+    codes = c.seqs.type_codes
+    _check_dfg(c, model, codes, found)
+    delay: dict[str, int] = {}
+    for rule in dict.fromkeys(model.rules):
+        if rule.type == "existence" or (rule.type == "response" and rule.within_seconds is None):
+            continue
+        if rule.type == "response":
+            delay[rule.label] = round(rule.within_seconds * 1e6)
+        _check_rule(c, rule, codes, found)
+    cases = np.concatenate(found.cases) if found.cases else np.zeros(0, np.int64)
+    rows = np.concatenate(found.rows) if found.rows else np.zeros(0, np.int64)
+    which = np.concatenate(found.which) if found.which else np.zeros(0, np.int64)
+    keep = np.array([kind != "end" for kind in found.kinds], bool)[which] if which.size else np.zeros(0, bool)
+    cases, rows, which = cases[keep], rows[keep], which[keep]
+    extra = np.array([delay.get(label, 0) for label in found.labels], np.int64)
+    return cases, which, c.time[rows] + extra[which] if rows.size else np.zeros(0, np.int64), found.labels
 
 
 def check_conformance(source: Store | ProcessView, model: ReferenceModel | str | dict, object_type: str | None = None,
