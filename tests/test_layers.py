@@ -1,5 +1,6 @@
 """Imports point one way: only ``journeymine.store`` imports a database driver; ingest and export never
-import the CLI; the store never imports ingest, export or the CLI."""
+import the CLI; the store never imports ingest, export or the CLI; the report is a surface: only the CLI
+(and the facade) import it, it never imports the CLI and runs no SQL of its own."""
 
 from __future__ import annotations
 
@@ -77,3 +78,23 @@ def test_no_library_module_imports_pm4py():
     """pm4py is AGPL: the tests compare with it, the library must never import it."""
     offenders = [str(p.relative_to(PKG)) for p in PKG.rglob("*.py") if any(n.split(".")[0] == "pm4py" for n in _imports(p))]
     assert not offenders
+
+
+def test_only_the_cli_and_the_facade_import_the_report():
+    offenders = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG)
+        if rel.parts[0] in ("report", "cli") or rel == Path("__init__.py"):
+            continue
+        if any(n.startswith("journeymine.report") for n in _imports(path)):
+            offenders.append(str(rel))
+    assert not offenders
+
+
+def test_the_report_imports_no_cli_and_queries_no_store():
+    """Charts come from result objects: no ``.query(...)`` call in the report package."""
+    for path in _modules("report"):
+        assert not {n for n in _imports(path) if n.startswith("journeymine.cli")}, path.name
+        calls = [n for n in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "query"]
+        assert not calls, f"report/{path.name} runs SQL"

@@ -12,8 +12,10 @@ import logging
 
 from . import errors
 from .combined import (
+    RETAIL_STAGES,
     Explanation,
     Impact,
+    JourneyMap,
     Metric,
     Outcome,
     WhatIf,
@@ -22,6 +24,7 @@ from .combined import (
     explain,
     followed_by,
     impact,
+    journey_map,
     what_if,
 )
 from .export import write_ocel, write_parquet, write_xes
@@ -83,6 +86,7 @@ from .processes import (
     summarize_objects,
     variants,
 )
+from .report import Report, build_report
 from .results import Result, Segment
 from .simulate import Effects, Simulation, Truth, World, simulate
 from .store import Batch, ImportReport, Store, StoreInfo, connect, connect_spark
@@ -109,6 +113,7 @@ __all__ = [
     "FunnelStep",
     "Impact",
     "ImportReport",
+    "JourneyMap",
     "KpiResult",
     "KpiRow",
     "Metric",
@@ -119,7 +124,9 @@ __all__ = [
     "PathsResult",
     "ProcessMap",
     "ProcessView",
+    "RETAIL_STAGES",
     "ReferenceModel",
+    "Report",
     "Result",
     "RetentionCohort",
     "RetentionPoint",
@@ -139,6 +146,7 @@ __all__ = [
     "World",
     "__version__",
     "bottlenecks",
+    "build_report",
     "cart_abandonment",
     "case_durations",
     "check_conformance",
@@ -158,6 +166,7 @@ __all__ = [
     "funnel",
     "guess_format",
     "impact",
+    "journey_map",
     "kpis",
     "overview",
     "paths",

@@ -8,9 +8,11 @@ from . import (  # noqa: F401  (each registers its commands)
     _drivers,
     _explain,
     _funnel,
+    _journey_map,
     _kpis,
     _paths,
     _process,
+    _report,
     _retention,
     _simulate,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -51,6 +52,9 @@ def explain(
     attribute: Annotated[list[str] | None, typer.Option(help="Event attribute of the process to test "
                                                              "(repeatable).")] = None,
     confounder: Annotated[list[str] | None, typer.Option(help="Adjust for ATTR or TYPE.ATTR (repeatable).")] = None,
+    model: Annotated[list[Path] | None, typer.Option(help="Reference model (TOML/JSON) whose violations to test; "
+                                                          "repeatable, one per process type.")] = None,
+    top_variants: Annotated[int, typer.Option(help="Test the N most frequent variants so far (0: none).")] = 0,
     min_support: Annotated[int, typer.Option(help="Least units exposed and unexposed.")] = 30,
     alpha: Annotated[float, typer.Option(help="False-discovery rate.")] = 0.05,
     as_json: JsonOpt = False,
@@ -65,10 +69,13 @@ def explain(
             if not sep or not name:
                 raise ConfigError(f"A --threshold is ACTIVITY=DURATION. Got {item!r} instead.", field="threshold")
             thresholds.setdefault(name, []).append(value)
+        models = [jm.read_model(path) for path in model or []]
+        chosen = (None if not models else models[0] if len(models) == 1
+                  else {m.object_type: m for m in models})
         with jm.connect(store, read_only=True) as s:
             result = jm.explain(s, outcome, process=_split(process) or None, thresholds=thresholds or None,
-                                attributes=attribute or [], confounders=confounder or [], min_support=min_support,
-                                alpha=alpha)
+                                attributes=attribute or [], confounders=confounder or [], model=chosen,
+                                top_variants=top_variants, min_support=min_support, alpha=alpha)
 
     def render() -> None:
         out.print(f"{result.units:,} {result.object_type}s, {result.outcomes:,} {result.outcome}; "
@@ -77,7 +84,9 @@ def explain(
         for col in ("process", "cause", "exposed", "difference", "95 % interval", "q", "avoidable"):
             table.add_column(col, justify="left" if col in ("process", "cause") else "right")
         for r in result.top(12):
-            cause = r["detail"] if r["kind"] == "attribute" else f"{r['activity']} {r['kind']} {r['detail']}".strip()
+            kind = r["kind"]
+            cause = (r["detail"] if kind == "attribute" else f"{kind}: {r['detail']}" if kind in ("variant", "violation")
+                     else f"{r['activity']} {kind} {r['detail']}".strip())
             table.add_row(r["process"], cause, f"{r['exposed']:,}", f"{100 * r['risk_difference']:+.1f} pp",
                           f"{100 * r['rd_low']:+.1f} .. {100 * r['rd_high']:+.1f}", f"{r['q_value']:.2g}",
                           f"{r['attributable']:,.0f}" if r["significant"] else "-")
@@ -98,7 +107,10 @@ def impact(
     end: Annotated[str | None, typer.Option(help="KPI as hours from --start to this event.")] = None,
     within: Annotated[str, typer.Option(help="How long after the start the event counts.")] = "14d",
     negate: Annotated[bool, typer.Option(help="The KPI is that the event does NOT follow.")] = False,
-    trend: Annotated[bool, typer.Option(help="Level change net of linear trends (else after - before).")] = True,
+    trend: Annotated[bool, typer.Option(help="Level change net of linear trends, or with --compare period fixed "
+                                             "effects (else after - before).")] = True,
+    compare: Annotated[str | None, typer.Option(help="Difference-in-differences: ATTR=V1,V2 (or TYPE.ATTR=...) marks "
+                                                     "the treated units; units with another value compare.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What a process change did to a journey KPI: the change at --at with a bootstrap interval."""
@@ -108,12 +120,23 @@ def impact(
             raise ConfigError("Give either --event (a rate) or --end (a duration).", field="kpi")
         kpi = (jm.followed_by(unit, start, event, within, negate=negate) if event is not None
                else jm.duration_between(unit, start, end or ""))
+        groups = None
+        if compare is not None:
+            name, sep, values = compare.partition("=")
+            if not sep or not name.strip() or not _split(values):
+                raise ConfigError(f"--compare is ATTR=VALUE,VALUE (the treated units' values). "
+                                  f"Got {compare!r} instead.", field="compare")
+            groups = {name.strip(): _split(values)}
         with jm.connect(store, read_only=True) as s:
-            result = jm.impact(s, kpi, at, trend=trend)
+            result = jm.impact(s, kpi, at, trend=trend, compare=groups)
 
     def render() -> None:
         out.print(f"{result.kpi} ({result.object_type}s): {result.before_mean:.4g} before "
-                  f"({result.before_units:,}), {result.after_mean:.4g} after ({result.after_units:,})", highlight=False)
+                  f"({result.before_units:,}), {result.after_mean:.4g} after ({result.after_units:,})"
+                  + (" (treated)" if result.compare else ""), highlight=False)
+        if result.compare:
+            out.print(f"comparison: {result.comparison_before_mean:.4g} before ({result.comparison_before_units:,}), "
+                      f"{result.comparison_after_mean:.4g} after ({result.comparison_after_units:,})", highlight=False)
         out.print(f"change at {result.at:%Y-%m-%d %H:%M}: {result.estimate:+.4g} (95 % {result.low:+.4g} .. "
                   f"{result.high:+.4g}), {result.method}", highlight=False)
 
