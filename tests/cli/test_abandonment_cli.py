@@ -8,9 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import journeymine as jm
-import journeymine.cli._abandonment  # noqa: F401  (registers the command)
 from journeymine.cli import app
-
 
 runner = CliRunner()
 

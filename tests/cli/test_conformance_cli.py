@@ -7,7 +7,6 @@ import json
 from typer.testing import CliRunner
 
 import journeymine as jm
-import journeymine.cli._conformance  # noqa: F401  (registers the command until journeymine.cli imports it)
 from journeymine.cli import app
 
 runner = CliRunner()

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 import journeymine as jm
-import journeymine.cli._drivers  # noqa: F401  (registers the command)
 from journeymine.cli._app import app
 
 runner = CliRunner()

@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 import journeymine as jm
-import journeymine.cli._journey_map
 from journeymine.cli import app
 from journeymine.combined._journey_map import journey_map
 from journeymine.results import jsonable

@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 import journeymine as jm
-import journeymine.cli._kpis  # noqa: F401  (registers the command until the lead wires it)
 from journeymine.cli import app
 from journeymine.journeys._kpis import KPIS, kpis
 

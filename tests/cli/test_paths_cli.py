@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 import journeymine as jm
-import journeymine.cli._paths  # noqa: F401  (registers the commands)
 from journeymine.cli import app
 
 runner = CliRunner()

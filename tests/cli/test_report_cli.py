@@ -7,7 +7,6 @@ import json
 from typer.testing import CliRunner
 
 import journeymine as jm
-import journeymine.cli._report  # registers `report` until the lead wires it into cli/__init__
 from journeymine.cli import app
 from journeymine.report._build import PARTS
 
@@ -44,3 +43,20 @@ def test_report_errors_are_one_line_and_json(tmp_path):
                               "--out", str(tmp_path / "r.html")])
     assert res.exit_code == 1 and json.loads(res.output)["code"] == "config_error"
     assert not (tmp_path / "r.html").exists()
+    res = runner.invoke(app, ["report", "--store", str(path), "--change", "2026-01-15", "--exclude", "2026-01-08",
+                              "--json", "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 1 and json.loads(res.output)["error"].startswith("An --exclude is START..END")
+
+
+def test_report_leaves_the_excluded_period_out_of_p2j(tmp_path):
+    path = tmp_path / "sim.duckdb"
+    jm.simulate(customers=1_500, days=60, seed=3, store=path).store.close()
+    args = ["report", "--store", str(path), "--change", "2026-02-19", "--json", "--out", str(tmp_path / "r.html")]
+    res = runner.invoke(app, [*args, "--exclude", "2026-01-25..2026-02-01"])
+    assert res.exit_code == 0, res.output
+    kpi = jm.duration_between("order", "order placed", "delivered")
+    with jm.connect(path, read_only=True) as s:
+        left = jm.impact(s, kpi, "2026-02-19", exclude=[("2026-01-25", "2026-02-01")], bootstrap=200)
+        whole = jm.impact(s, kpi, "2026-02-19", bootstrap=200)
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert left.before_units < whole.before_units and f"{left.before_units:,}" in text

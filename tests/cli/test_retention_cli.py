@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 import journeymine as jm
-import journeymine.cli._retention  # noqa: F401  (registers the command)
 from journeymine.cli import app
 from journeymine.journeys._retention import retention
 

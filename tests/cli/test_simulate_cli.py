@@ -6,6 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
+import journeymine as jm
 from journeymine.cli import app
 
 runner = CliRunner()
@@ -40,7 +41,17 @@ def test_demo_prints_an_overview(tmp_path):
     store = tmp_path / "demo.duckdb"
     res = runner.invoke(app, ["demo", "--store", str(store), "--customers", "1500", "--json"])
     assert res.exit_code == 0, res.output
-    overview = json.loads(res.output)["overview"]
+    d = json.loads(res.output)
+    overview = d["overview"]
     assert 0.01 < overview["session_conversion"] < 0.06 and overview["orders"] > 50
-    text = runner.invoke(app, ["demo", "--store", str(store), "--customers", "1500"])
+    assert d["report"] == str(tmp_path / "demo.html") and (tmp_path / "demo.html").exists()
+    html = (tmp_path / "demo.html").read_text()
+    assert all(f'id="{s}"' in html for s in ("kpis", "priorities", "journey-map", "j2p", "p2j", "process-map"))
+    with jm.connect(store, read_only=True) as s:
+        ranked = jm.priorities(s)
+    pains = [r["evidence"] for r in ranked.items.to_pylist() if r["kind"] == "pain"]
+    assert d["findings"][:len(pains[:3])] == pains[:3]
+    assert any("Since the process change on 2026-02-19" in line for line in d["findings"])
+    text = runner.invoke(app, ["demo", "--store", str(store), "--customers", "1500", "--report", str(tmp_path / "r.html")])
     assert text.exit_code == 0 and "session conversion" in text.output and "NPS" in text.output
+    assert "Top findings" in text.output and "Report: " in text.output and (tmp_path / "r.html").exists()

@@ -217,7 +217,32 @@ def test_no_change_gives_a_note_and_bad_parameters_raise(small):
     assert p2j.rows == 0 and "No change date given" in p2j.error
     assert next(s for s in report.sections if s.id == "variants").rows == 3
     for kwargs, field in (({"top": 0}, "top"), ({"change": "soon"}, "change"), ({"bootstrap": 10}, "bootstrap"),
-                          ({"outcomes": {"x": 1}}, "outcomes")):
+                          ({"outcomes": {"x": 1}}, "outcomes"), ({"exclude": "2026-01-25"}, "exclude"),
+                          ({"exclude": [("2026-02-01", "2026-01-25")]}, "exclude")):
         with pytest.raises(ConfigError) as exc:
             build_report(small.store, **kwargs)
         assert exc.value.context["field"] == field
+
+
+def test_journey_map_stages_are_the_results(built, company):
+    report, page = built
+    jmap = jm.journey_map(company.store)
+    rows: dict[str, list[str]] = {}
+    for r in page.sections["journey-map"]["trs"]:  # the stage table comes first
+        rows.setdefault(r[0], r)
+    for stage in jmap.stage_names:
+        want = jmap.stage(stage)
+        assert rows[stage][1] == f"{want['actors']:,}", stage
+        assert rows[stage][6] == ("" if want["emotion"] is None else f"{want['emotion']:+.2f}"), stage
+    assert jmap.stage("delivery")["answers"] > 0 and "Emotion per stage" in report.html
+
+
+def test_priorities_are_the_results_pains_first(built, company):
+    report, page = built
+    ranked = jm.priorities(company.store, outcomes=retail_outcomes(company.store), bootstrap=200, seed=0)
+    rows = page.sections["priorities"]["trs"]
+    items = ranked.items.to_pylist()
+    assert [r[2] for r in rows] == [r["action"] for r in items] and len(rows) >= 3
+    kinds = [r[1] for r in rows]
+    assert kinds[0] == "pain" and kinds == sorted(kinds, key=lambda k: k != "pain")  # pains before levers
+    assert any("payment verification" in r["action"] for r in items if r["kind"] == "pain")

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (each registers its commands)
     _journey_map,
     _kpis,
     _paths,
+    _priorities,
     _process,
     _report,
     _retention,

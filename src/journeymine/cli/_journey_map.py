@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 import journeymine as jm
-from journeymine.combined._journey_map import JourneyMap, journey_map
 from journeymine.errors import ConfigError
 
 from ._app import (
@@ -46,7 +45,7 @@ def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _render(result: JourneyMap) -> None:
+def _render(result: jm.JourneyMap) -> None:
     out.print(f"Journey map of {result.actors:,} {result.actor}s over {len(result.stage_names)} stages"
               + (f", lanes by {result.lane_by}" if result.lane_by else ""), highlight=False)
     lanes = ["lane"] if result.lane_by else []
@@ -97,5 +96,5 @@ def journey_map_command(
         mapping = _stages(stages)
         processes = [p.strip() for p in process.split(",") if p.strip()] if process else None
         with jm.connect(store, read_only=True) as s:
-            result = journey_map(s, mapping, actor=actor, lanes=lanes, processes=processes, start=start, end=end)
+            result = jm.journey_map(s, mapping, actor=actor, lanes=lanes, processes=processes, start=start, end=end)
     _emit(as_json, result.to_dict(), lambda: _render(result))

@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 import journeymine as jm
-from journeymine.report import build_report
+from journeymine.errors import ConfigError
 
 from ._app import JsonOpt, StoreOpt, _edge, _emit, _require_store, app, err, out
 
@@ -44,15 +44,24 @@ def report(
     out_path: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
     change: Annotated[str | None, typer.Option(help="When a process changed (ISO date or time, UTC): adds the "
                                                     "process-to-journey section.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="A period P2J leaves out, START..END (repeatable), e.g. "
+                                                           "a sale week.")] = None,
     title: Annotated[str | None, typer.Option(help="The report's title.")] = None,
     top: Annotated[int, typer.Option(help="Rows per table (findings, variants, activities).")] = 10,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write a self-contained HTML report: KPIs, funnel, J2P, P2J, process map, variants, bottlenecks."""
+    """Write a self-contained HTML report: KPIs, priorities, funnel, journey map, J2P, P2J, process map,
+    variants, bottlenecks."""
     with _edge(as_json):
         _require_store(store)
+        periods = []
+        for item in exclude or []:
+            lo, sep, hi = item.partition("..")
+            if not sep:
+                raise ConfigError(f"An --exclude is START..END. Got {item!r} instead.", field="exclude")
+            periods.append((lo.strip(), hi.strip()))
         with jm.connect(store, read_only=True) as s, _sections(as_json) as progress:
-            result = build_report(s, title=title, change=change, top=top, progress=progress)
+            result = jm.build_report(s, title=title, change=change, exclude=periods, top=top, progress=progress)
         result.write(out_path)
 
     def render() -> None:

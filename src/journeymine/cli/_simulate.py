@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -88,16 +89,41 @@ def simulate(
     _emit(as_json, {"simulation": summary}, render)
 
 
+def _change(sim: jm.Simulation) -> dt.datetime | None:
+    """The day the simulated process changed (faster picking), if it lies inside the simulated days."""
+    p = sim.truth.parameters
+    fx = p["effects"].get("faster_picking", {})
+    if not fx.get("enabled") or not 0 < fx["day"] < p["days"]:
+        return None
+    return dt.datetime.fromisoformat(p["start"]) + dt.timedelta(days=fx["day"])
+
+
+def _sale(sim: jm.Simulation) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The simulated sale week (twice the traffic, a picking backlog): left out of the P2J estimates, where
+    an interrupted time series would read it as part of the trend."""
+    start, (lo, hi) = dt.datetime.fromisoformat(sim.truth.parameters["start"]), jm.World().sale_days
+    return [(start + dt.timedelta(days=lo), start + dt.timedelta(days=hi))]
+
+
 @app.command()
 def demo(
     store: Annotated[Path, typer.Option("--store", "-s", help="The demo store file (replaced).")] = Path("demo.duckdb"),
-    customers: Customers = 20_000, days: Days = 90, seed: Seed = 1, as_json: JsonOpt = False,
+    customers: Customers = 20_000, days: Days = 90, seed: Seed = 1,
+    report: Annotated[Path | None, typer.Option(help="The HTML report to write (default: STORE's name + .html).")
+                      ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Simulate the default company into demo.duckdb and print an overview of it."""
+    """Simulate the default company into demo.duckdb, print an overview and the top findings, and write
+    the HTML report beside it."""
     with _edge(as_json):
         sim, where = _run(store, customers, days, seed, None, None, True, as_json)
         overview = jm.overview(sim.store)
         summary = _summary(sim, store, where)
+        change = _change(sim)
+        built = jm.build_report(sim.store, change=change, exclude=_sale(sim),
+                                title=f"{sim.truth.parameters['company']}: demo")
+        path = built.write(report if report is not None else store.with_suffix(".html"))
+        findings = _findings(built)
         sim.store.close()
 
     def render() -> None:
@@ -122,5 +148,24 @@ def demo(
         for name, n in o.events_by_channel.items():
             channels.add_row(name, f"{n:,}")
         out.print(channels)
+        out.print("[bold]Top findings[/bold]")
+        for line in findings:
+            out.print("• " + line, highlight=False)
+        out.print(f"Report: {path}", highlight=False)
 
-    _emit(as_json, {"simulation": summary, "overview": overview.to_dict()}, render)
+    _emit(as_json, {"simulation": summary, "overview": overview.to_dict(), "findings": findings,
+                    "report": str(path)}, render)
+
+
+def _findings(built: jm.Report) -> list[str]:
+    """The top findings in words: the first journey pains of the priorities and the process change's
+    effect on contacts (from the report's own results)."""
+    lines = [r["evidence"] for r in built.result("priorities").items.to_pylist() if r["kind"] == "pain"][:3]
+    p2j = built.result("p2j")
+    if p2j is not None:
+        at, impacts = p2j
+        for name, m in impacts.items():
+            if isinstance(m, jm.Impact) and m.high < 0 or isinstance(m, jm.Impact) and m.low > 0:
+                lines.append(f"Since the process change on {at:%Y-%m-%d}, {name} changed by {m.estimate:+.3g} per "
+                             f"{m.object_type} (95 % {m.low:+.3g} to {m.high:+.3g}; {m.method}).")
+    return lines

@@ -4,18 +4,20 @@ What each section computes (the store's own names where it has them; otherwise t
 ``journeymine.combined._defaults``, the simulator's event names), in the order of ``PARTS``:
 
 1. ``kpis``: ``jm.kpis`` over the whole store and per ISO week, and ``jm.overview``;
-2. ``funnel``: ``jm.funnel`` of the shop funnel ``SHOP_STEPS`` (product viewed, added to cart, checkout
+2. ``priorities``: ``jm.priorities`` of the outcomes (below), with ``bootstrap`` and ``seed``;
+3. ``funnel``: ``jm.funnel`` of the shop funnel ``SHOP_STEPS`` (product viewed, added to cart, checkout
    address, checkout delivery and the ``CHECKOUT`` steps), only the steps whose event types exist, per
    stored session (``object:session``; per customer when the store has no sessions), window 1 day;
-3. ``j2p``: ``jm.explain`` of every outcome (``outcomes``, default ``retail_outcomes(store)``) in its process;
-4. ``p2j``: with ``change``, ``jm.impact`` at that time of contacts within 14 days of an order, hours from
+4. ``journey-map``: ``jm.journey_map`` with its default retail stages (``jm.RETAIL_STAGES``);
+5. ``j2p``: ``jm.explain`` of every outcome (``outcomes``, default ``retail_outcomes(store)``) in its process;
+6. ``p2j``: with ``change``, ``jm.impact`` at that time (leaving out the ``exclude`` periods) of contacts within 14 days of an order, hours from
    order placed to delivered, and repeat purchase (an order within 30 days of a customer's first), with
    ``bootstrap`` resamples and ``seed``; without ``change`` the section says that no date was given;
-5. ``process-map``: ``jm.discover_dfg`` (the 25 most frequent activities) and ``jm.draw_dfg`` of the
+7. ``process-map``: ``jm.discover_dfg`` (the 25 most frequent activities) and ``jm.draw_dfg`` of the
    process object type: ``order`` when the store has orders, else its most numerous object type that is
    not a customer, visitor or session;
-6. ``variants``: ``jm.variants`` (the ``top`` most frequent) of the same object type;
-7. ``bottlenecks``: ``jm.bottlenecks`` of the same object type.
+8. ``variants``: ``jm.variants`` (the ``top`` most frequent) of the same object type;
+9. ``bottlenecks``: ``jm.bottlenecks`` of the same object type.
 
 A section whose analysis raises a journeymine error (a store without the event types it needs) shows the
 error's one-line message instead, with a logged warning, and the report still builds. Within J2P and P2J
@@ -33,7 +35,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ..combined import (
@@ -44,6 +46,8 @@ from ..combined import (
     explain,
     followed_by,
     impact,
+    journey_map,
+    priorities,
 )
 from ..combined._defaults import CHECKOUT, CONTACT, ORDER, ORDER_PLACED, retail_outcomes
 from ..errors import ConfigError, JourneymineError
@@ -56,8 +60,10 @@ from ._sections import (
     bottlenecks_section,
     funnel_section,
     j2p_section,
+    journey_map_section,
     kpis_section,
     p2j_section,
+    priorities_section,
     process_map_section,
     variants_section,
 )
@@ -78,6 +84,7 @@ class Context:
     info: StoreInfo
     outcomes: dict[str, tuple[Outcome, str | None]]
     change: dt.datetime | None
+    exclude: tuple[tuple[object, object], ...]
     top: int
     bootstrap: int
     seed: int
@@ -116,6 +123,17 @@ def _funnel(ctx: Context) -> object:
                           field="steps")
     by = "object:session" if "session" in ctx.info.objects_by_type else "customer"
     return funnel(ctx.store, steps, "1d", by=by)
+
+
+def _priorities(ctx: Context) -> object:
+    if not ctx.outcomes:
+        raise ConfigError("No journey outcome to rank pains by: the store has none of the default outcomes' event "
+                          "types and the outcomes parameter gave none.", field="outcomes")
+    return priorities(ctx.store, outcomes=ctx.outcomes, bootstrap=ctx.bootstrap, seed=ctx.seed)
+
+
+def _journey_map(ctx: Context) -> object:
+    return journey_map(ctx.store)
 
 
 def _guarded(name: str, work: Callable[[], object]) -> object:
@@ -161,7 +179,8 @@ def _p2j(ctx: Context) -> object:
     found: dict[str, Impact | str] = {}
     for name, kpi in _p2j_kpis(ctx).items():
         found[name] = kpi if isinstance(kpi, str) else _guarded(
-            name, lambda k=kpi: impact(ctx.store, k, ctx.change, bootstrap=ctx.bootstrap, seed=ctx.seed))
+            name, lambda k=kpi: impact(ctx.store, k, ctx.change, exclude=ctx.exclude, bootstrap=ctx.bootstrap,
+                                       seed=ctx.seed))
     return ctx.change, found
 
 
@@ -180,7 +199,9 @@ def _bottlenecks(ctx: Context) -> object:
 
 PARTS: tuple[Part, ...] = (
     Part("kpis", "KPIs", _kpis, kpis_section),
+    Part("priorities", "Priorities", _priorities, priorities_section),
     Part("funnel", "Shop funnel", _funnel, funnel_section),
+    Part("journey-map", "Journey map", _journey_map, journey_map_section),
     Part("j2p", "Journey to process", _j2p, j2p_section),
     Part("p2j", "Process to journey", _p2j, p2j_section),
     Part("process-map", "Process map", _process_map, process_map_section),
@@ -191,11 +212,20 @@ PARTS: tuple[Part, ...] = (
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Report:
-    """A built report: its ``title``, ``sections`` (in page order) and the whole ``html`` document."""
+    """A built report: its ``title``, ``sections`` (in page order), the whole ``html`` document and the
+    ``results`` each section was drawn from (by section id; a failed section has none)."""
 
     title: str
     sections: tuple[Section, ...]
     html: str = dataclasses.field(repr=False)
+    results: dict[str, object] = dataclasses.field(repr=False, default_factory=dict)
+
+    def result(self, id: str) -> object:
+        """The result the section ``id`` was drawn from (``None`` when it failed or has none)."""
+        if id not in {s.id for s in self.sections}:
+            raise ConfigError(f"The id parameter must be a section of the report, one of "
+                              f"{[s.id for s in self.sections]}. Got {id!r} instead.", field="id")
+        return self.results.get(id)
 
     def write(self, path: str | Path) -> Path:
         """Write the HTML to ``path`` (UTF-8) and return the path."""
@@ -226,6 +256,21 @@ def _outcomes(store: Store, outcomes: object) -> dict[str, tuple[Outcome, str | 
     return found
 
 
+def _periods(value: object) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    bad = ConfigError(f"The exclude parameter must list (start, end) periods. Got {value!r} instead.", field="exclude")
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise bad
+    found = []
+    for item in value:
+        if isinstance(item, (str, bytes)) or not isinstance(item, Sequence) or len(item) != 2:
+            raise bad
+        lo, hi = parse_instant(item[0], "exclude"), parse_instant(item[1], "exclude")
+        if lo is None or hi is None or not lo < hi:
+            raise bad
+        found.append((lo, hi))
+    return tuple(found)
+
+
 def _count(value: object, field: str, least: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ConfigError(f"The {field} parameter must be an integer of at least {least}. Got {value!r} instead.",
@@ -234,13 +279,14 @@ def _count(value: object, field: str, least: int) -> int:
 
 
 def build_report(store: Store, *, title: str | None = None, outcomes: Mapping | None = None, change: object = None,
-                 top: int = 10, bootstrap: int = 200, seed: int = 0,
+                 exclude: Sequence[tuple[object, object]] = (), top: int = 10, bootstrap: int = 200, seed: int = 0,
                  progress: Callable[[str, int, int], None] | None = None) -> Report:
     """The offline HTML report of ``store`` (sections and semantics in the module docs).
 
     ``outcomes`` maps names to J2P outcomes (or ``(outcome, process object type)``), default
     ``retail_outcomes(store)``; ``change`` is the time of a process change for P2J (ISO text, date or
-    datetime; ``None`` skips P2J with a note); ``top`` rows per table; ``bootstrap`` and ``seed`` go to
+    datetime; ``None`` skips P2J with a note) and ``exclude`` the ``(start, end)`` periods P2J leaves out
+    (e.g. a sale week that would pass for a trend); ``top`` rows per table; ``bootstrap`` and ``seed`` go to
     ``jm.impact``. ``progress(title, done, total)`` is called before each section and once at the end.
     """
     if title is not None and not isinstance(title, str):
@@ -248,9 +294,9 @@ def build_report(store: Store, *, title: str | None = None, outcomes: Mapping | 
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"The seed parameter must be an integer. Got {seed!r} instead.", field="seed")
     ctx = Context(store=store, info=store.info(), outcomes=_outcomes(store, outcomes),
-                  change=parse_instant(change, "change"), top=_count(top, "top", 1),
+                  change=parse_instant(change, "change"), exclude=_periods(exclude), top=_count(top, "top", 1),
                   bootstrap=_count(bootstrap, "bootstrap", 100), seed=seed)
-    sections = []
+    sections, results = [], {}
     for i, part in enumerate(PARTS):
         if progress is not None:
             progress(part.title, i, len(PARTS))
@@ -261,6 +307,7 @@ def build_report(store: Store, *, title: str | None = None, outcomes: Mapping | 
             logger.warning("report: section %s failed: %s", part.id, exc.message)
             sections.append(section(part.id, part.title, "", 0, error=exc.message))
             continue
+        results[part.id] = result
         sections.append(part.render(result, top=ctx.top))
         logger.debug("report: section %s in %.2f s", part.id, time.perf_counter() - began)
     if progress is not None:
@@ -271,4 +318,4 @@ def build_report(store: Store, *, title: str | None = None, outcomes: Mapping | 
     name = title or "Customer journey report"
     html = page(name, sections, subtitle=subtitle, footer="Made with journeymine. This file is self-contained: no "
                 "scripts, no external resources; every number comes from the analysis named in its section.")
-    return Report(title=name, sections=tuple(sections), html=html)
+    return Report(title=name, sections=tuple(sections), html=html, results=results)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ..combined import Explanation, Impact
+from ..combined import Explanation, Impact, JourneyMap, Priorities
 from ..journeys import FunnelResult, KpiResult, Overview
 from ..processes import DFG, Bottlenecks, ProcessMap, Variants
 from ._charts import bars, dot_whisker, funnel_chart, line_chart
@@ -33,8 +33,8 @@ from ._page import (
     tiles,
 )
 
-__all__ = ["bottlenecks_section", "cause", "funnel_section", "j2p_section", "kpis_section", "p2j_section",
-           "process_map_section", "variants_section"]
+__all__ = ["bottlenecks_section", "cause", "funnel_section", "j2p_section", "journey_map_section", "kpis_section",
+           "p2j_section", "priorities_section", "process_map_section", "variants_section"]
 
 TEXT = {"numeric": False}
 _KPI_FMT = {"session_conversion": fmt_pct, "customer_conversion": fmt_pct, "repeat_purchase_rate": fmt_pct,
@@ -101,6 +101,74 @@ def funnel_section(result: FunnelResult, *, top: int = 10) -> Section:
     return section("funnel", "Shop funnel", body, len(steps), intro=(
         f"{fmt_int(result.actors_total)} {unit}s entered; each step is the earliest event after the previous one "
         f"within {fmt_seconds(result.window_seconds)} of entry (jm.funnel, entry at the first step-1 event)."))
+
+
+def _emotion(value: object) -> str:
+    return "" if value is None else f"{float(value):+.2f}"
+
+
+def journey_map_section(result: JourneyMap, *, top: int = 10) -> Section:
+    """The journey map (``jm.journey_map``, lane "all"): reach per stage, the emotion curve with 95 %
+    intervals, the stage table, the busiest touchpoints and the process steps behind each stage."""
+    stages = [r for r in result.stages.to_pylist() if r["lane"] == "all"]
+    reach = bars([r["stage"] for r in stages], [r["actors"] for r in stages], fmt=fmt_int, horizontal=False,
+                 title=f"{result.actor.capitalize()}s reaching each stage")
+    felt = [r for r in stages if r["answers"]]
+    curve = dot_whisker([r["stage"] for r in felt], [r["emotion"] for r in felt], [r["emotion_low"] for r in felt],
+                        [r["emotion_high"] for r in felt], fmt=_emotion,
+                        title="Emotion per stage (NPS/CSAT on -2..+2, 95 % interval)") if felt else ""
+    body = f'<div class="charts">{reach}{curve}</div>' + table(stages, [
+        Column("stage", "stage", **TEXT), Column("actors", result.actor + "s", fmt_int), Column("share", "share", fmt_pct),
+        Column("drop_off", "never reached from previous", fmt_pct),
+        Column("median_seconds_from_previous", "median time from previous", fmt_seconds),
+        Column("answers", "survey answers", fmt_int), Column("emotion", "emotion", _emotion),
+        Column("contacts_per_100", "contacts per 100", fmt_num)])
+    touch = sorted((r for r in result.touchpoints.to_pylist() if r["lane"] == "all" and r["channel"] == "all"),
+                   key=lambda r: -r["events"])[:top]
+    body += table(touch, [Column("stage", "stage", **TEXT), Column("touchpoint", "touchpoint", **TEXT),
+                          Column("events", "events", fmt_int), Column("actors", result.actor + "s", fmt_int)],
+                  caption=f"The {len(touch)} busiest touchpoints")
+    order = {name: i for i, name in enumerate(result.stage_names)}
+    steps = sorted((r for r in result.process_steps.to_pylist() if r["lane"] == "all"),
+                   key=lambda r: -r["events"])[:2 * top]
+    steps.sort(key=lambda r: (order[r["stage"]], -r["events"]))
+    body += table(steps, [Column("stage", "stage", **TEXT), Column("process", "process", **TEXT),
+                          Column("activity", "process step", **TEXT), Column("events", "events", fmt_int),
+                          Column("median_wait_seconds", "median wait", fmt_seconds),
+                          Column("p90_wait_seconds", "90th percentile wait", fmt_seconds)],
+                  caption="The process steps behind the stages (backstage), busiest first within each stage")
+    return section("journey-map", "Journey map", body, len(stages), intro=(
+        f"{fmt_int(result.actors)} {result.actor}s over {len(stages)} stages; a stage is reached with any of its "
+        "touchpoints, emotion is the mean survey score at its touchpoints, and each process step sits under the "
+        "stage of its own object's last touchpoint (jm.journey_map)."))
+
+
+def _value(row: dict) -> str:
+    if row["value"] is None:
+        return ""
+    if row["low"] is None:
+        return f"{fmt_int(row['value'])} {row['unit']}"
+    return f"{fmt_int(row['value'])} {row['unit']} ({fmt_int(row['low'])} to {fmt_int(row['high'])})"
+
+
+def priorities_section(result: Priorities, *, top: int = 10) -> Section:
+    """What to do first (``jm.priorities``): the journey pains by the outcomes a fix avoids (dot and
+    whisker), then the process levers by hours waited, each with its evidence sentence."""
+    rows = result.items.to_pylist()
+    pains = [r for r in rows if r["kind"] == "pain"][:top]
+    chart = dot_whisker([f"{r['rank']}. {r['action']}" for r in pains], [r["value"] for r in pains],
+                        [r["low"] for r in pains], [r["high"] for r in pains], fmt=fmt_int,
+                        title="Journey pains: outcomes a fix would avoid (95 % interval)") if pains else ""
+    shown = [r | {"worth": _value(r)} for r in rows]
+    body = chart + table(shown, [
+        Column("rank", "#", fmt_int), Column("kind", "kind", **TEXT), Column("action", "action", **TEXT),
+        Column("outcome", "journey outcome", **TEXT), Column("worth", "what it is worth", **TEXT)])
+    said = "".join(f"<li>{esc(r['rank'])}. {esc(r['evidence'])}</li>" for r in rows)
+    body += f'<ul class="sentences">{said}</ul>' if said else ""
+    return section("priorities", "Priorities", body, len(rows), intro=(
+        "One ranked action list (jm.priorities): first the journey pains, significant jm.explain findings ranked by "
+        "the lower bound of the outcomes a fix would avoid; then the process levers with the most waiting or rework, "
+        "with a model-based projection (jm.what_if) where the wait comes before the outcome."))
 
 
 def cause(row: dict) -> str:
