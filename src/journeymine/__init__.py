@@ -27,6 +27,7 @@ from .combined import (
     impact,
     journey_map,
     priorities,
+    scored,
     what_if,
 )
 from .export import write_ocel, write_parquet, write_xes
@@ -187,6 +188,7 @@ __all__ = [
     "read_parquet",
     "read_xes",
     "retention",
+    "scored",
     "sessions",
     "simulate",
     "step_matrix",

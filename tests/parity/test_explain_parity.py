@@ -51,3 +51,10 @@ def test_impact_did_is_identical(sim_backend, sim_reference):
             assert expected.before_units > 0 and expected.comparison_after_units > 0
             assert expected.method.startswith("difference-in-differences")
             assert got.to_dict() == expected.to_dict() and got.periods.equals(expected.periods)
+
+
+def test_scored_outcome_is_identical(sim_backend, sim_reference):
+    outcome = jm.scored("order", "survey answered", "score", at_most=6, where={"survey": "nps"})
+    got, expected = (jm.explain(s, outcome, process="order", min_support=5) for s in (sim_backend, sim_reference))
+    assert expected.units > 0 and expected.outcomes > 0 and expected.tested > 0
+    assert got.to_dict() == expected.to_dict() and got.findings.equals(expected.findings)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from ._explain import Explanation, explain
 from ._impact import Impact, Metric, duration_between, impact
 from ._journey_map import JourneyMap, journey_map
-from ._outcomes import Outcome, dropped_after, followed_by
+from ._outcomes import Outcome, dropped_after, followed_by, scored
 from ._priorities import Priorities, priorities
 from ._stages import RETAIL_STAGES
 from ._whatif import WhatIf, what_if
 
 __all__ = ["RETAIL_STAGES", "Explanation", "Impact", "JourneyMap", "Metric", "Outcome", "Priorities", "WhatIf",
            "dropped_after", "duration_between", "explain", "followed_by", "impact", "journey_map", "priorities",
-           "what_if"]
+           "scored", "what_if"]

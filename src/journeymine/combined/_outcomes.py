@@ -13,6 +13,11 @@ process events strictly before the cutoff can be causes (temporal precedence).
   start + within. ``negate=True`` turns it around (no repeat purchase within 90 days). Units whose
   ``start + within`` lies after the last event of the store are not observed long enough and are left
   out (``Units.censored`` counts them).
+- :func:`scored` (``jm.scored``): units are the objects of a type with a **rated** ``event`` (the first
+  one whose numeric ``attribute`` parses and whose ``where`` attributes match, e.g. a survey answer
+  with ``survey = "nps"``); the outcome is 1 when that value is ``<= at_most`` (or ``>= at_least``), e.g.
+  a detractor (NPS <= 6). The cutoff is the answer's time; the unit's time is its first event. Only
+  units that answered are units: a rate among respondents, with whatever selection answering has.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from ..journeys._units import load, parse_unit
 from ..store import Store
 from ..timespan import parse_duration
 
-__all__ = ["Outcome", "Units", "dropped_after", "evaluate", "first_then", "followed_by"]
+__all__ = ["Outcome", "Units", "dropped_after", "evaluate", "first_then", "followed_by", "scored"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +84,52 @@ def followed_by(object_type: str, start: str, event: str, within: object, *, neg
                                                        "negate": bool(negate)})
 
 
+def scored(object_type: str, event: str, attribute: str, *, at_most: float | None = None,
+           at_least: float | None = None, where: dict[str, str] | None = None) -> Outcome:
+    """Units of ``object_type`` whose first rated ``event`` has ``attribute <= at_most`` (or ``>= at_least``)."""
+    for field, value in (("object_type", object_type), ("event", event), ("attribute", attribute)):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"The {field} parameter must be a name. Got {value!r} instead.", field=field)
+    bounds = [v for v in (at_most, at_least) if v is not None]
+    if len(bounds) != 1 or isinstance(bounds[0], bool) or not isinstance(bounds[0], (int, float)):
+        raise ConfigError(f"Give exactly one of at_most and at_least, a number. Got at_most={at_most!r}, "
+                          f"at_least={at_least!r} instead.", field="at_most")
+    where = dict(where or {})
+    if not all(isinstance(k, str) and k and isinstance(v, str) for k, v in where.items()):
+        raise ConfigError(f"The where parameter must map attribute names to text values. Got {where!r} instead.",
+                          field="where")
+    sign = "<=" if at_most is not None else ">="
+    cond = ", ".join(f"{k} = {v}" for k, v in sorted(where.items()))
+    return Outcome("scored", object_type, f"rated {attribute} {sign} {bounds[0]:g} in {event!r}"
+                   + (f" ({cond})" if cond else ""),
+                   {"event": event, "attribute": attribute, "at_most": at_most, "at_least": at_least, "where": where})
+
+
+def _scored_units(store: Store, outcome: Outcome) -> Units:
+    p = outcome.params
+    names = [p["attribute"], *sorted(p["where"])]
+    rows = store.sequences(outcome.object_type, event_attributes=names)
+    actor, time = rows.column("actor").to_numpy(), rows.column("time").cast(pa.int64()).to_numpy()
+    first = np.r_[True, actor[1:] != actor[:-1]] if actor.size else np.zeros(0, bool)
+    starts = dict(zip(actor[first].tolist(), time[first].tolist()))
+    ok = rows.column("type").to_numpy() == store.event_types().get(p["event"], -2)
+    for k, v in p["where"].items():
+        ok &= np.array([x == v for x in rows.column(f"e.{k}").to_pylist()], bool)
+    value = np.full(actor.size, np.nan)
+    for i in np.flatnonzero(ok):
+        try:
+            value[i] = float(rows.column(f"e.{p['attribute']}")[int(i)].as_py())
+        except (TypeError, ValueError):
+            continue
+    rated = np.flatnonzero(~np.isnan(value))
+    units, at = np.unique(actor[rated], return_index=True)  # the first rated event of each unit
+    rows_ = rated[at]
+    hit = value[rows_] <= p["at_most"] if p["at_most"] is not None else value[rows_] >= p["at_least"]
+    start = np.array([starts[u] for u in units.tolist()], np.int64)
+    order = np.argsort(units, kind="stable")
+    return Units(outcome.object_type, units[order], hit[order], time[rows_][order], start[order])
+
+
 def _micros(column: pa.ChunkedArray) -> np.ndarray:
     return column.cast(pa.int64()).fill_null(-1).to_numpy()
 
@@ -102,7 +153,8 @@ def first_then(store: Store, object_type: str, start: str, event: str) -> tuple[
 def evaluate(store: Store, outcome: Outcome) -> Units:
     """The units, outcomes and cutoffs of ``outcome`` on ``store``."""
     if not isinstance(outcome, Outcome):
-        raise ConfigError(f"The outcome parameter must be a jm.dropped_after(...) or jm.followed_by(...). "
+        raise ConfigError(f"The outcome parameter must be a jm.dropped_after(...), jm.followed_by(...) or "
+                          f"jm.scored(...). "
                           f"Got {outcome!r} instead.", field="outcome")
     p = outcome.params
     if outcome.kind == "dropped_after":
@@ -118,6 +170,8 @@ def evaluate(store: Store, outcome: Outcome) -> Units:
         cutoff = np.where(dropped, entry + int(round(f.window_seconds * 1e6)), nxt)
         order = np.argsort(codes, kind="stable")
         return Units(outcome.object_type, codes[order], dropped[order], cutoff[order], entry[order])
+    if outcome.kind == "scored":
+        return _scored_units(store, outcome)
     codes, t0, t_event, found = first_then(store, outcome.object_type, p["start"], p["event"])
     span = int(round(p["seconds"] * 1e6))
     horizon = int(store.query("SELECT max(time) AS t FROM event").column(0).cast(pa.int64()).to_numpy()[0]) \
