@@ -9,10 +9,12 @@ What each section computes (the store's own names where it has them; otherwise t
    address, checkout delivery and the ``CHECKOUT`` steps), only the steps whose event types exist, per
    stored session (``object:session``; per customer when the store has no sessions), window 1 day;
 4. ``journey-map``: ``jm.journey_map`` with its default retail stages (``jm.RETAIL_STAGES``);
-5. ``j2p``: ``jm.explain`` of every outcome (``outcomes``, default ``retail_outcomes(store)``) in its process;
-6. ``p2j``: with ``change``, ``jm.impact`` at that time (leaving out the ``exclude`` periods) of contacts within 14 days of an order, hours from
-   order placed to delivered, and repeat purchase (an order within 30 days of a customer's first), with
-   ``bootstrap`` resamples and ``seed``; without ``change`` the section says that no date was given;
+5. ``j2p``: ``jm.explain`` of every outcome (``outcomes``, default ``retail_outcomes(store)``) in its process
+   (the priorities' explanations where they were made, the same calls);
+6. ``p2j``: with ``change``, ``jm.impact`` at that time (leaving out the ``exclude`` periods) of contacts
+   within 14 days of an order, hours from order placed to delivered, and repeat purchase (an order within
+   30 days of a customer's first), with ``bootstrap`` resamples and ``seed``; without ``change`` the
+   section says that no date was given;
 7. ``process-map``: ``jm.discover_dfg`` (the 25 most frequent activities) and ``jm.draw_dfg`` of the
    process object type: ``order`` when the store has orders, else its most numerous object type that is
    not a customer, visitor or session;
@@ -42,6 +44,7 @@ from ..combined import (
     Impact,
     Metric,
     Outcome,
+    Priorities,
     duration_between,
     explain,
     followed_by,
@@ -78,7 +81,8 @@ NOT_PROCESSES = ("customer", "visitor", "session")
 
 @dataclasses.dataclass(frozen=True)
 class Context:
-    """What the compute functions share: the store, its info, and the checked parameters."""
+    """What the compute functions share: the store, its info, the checked parameters, and the results
+    of the sections computed so far (``done``, by section id), so a later section can reuse them."""
 
     store: Store
     info: StoreInfo
@@ -88,6 +92,7 @@ class Context:
     top: int
     bootstrap: int
     seed: int
+    done: dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def process(self) -> str:
@@ -148,7 +153,10 @@ def _j2p(ctx: Context) -> object:
     if not ctx.outcomes:
         raise ConfigError("No journey outcome to explain: the store has none of the default outcomes' event types "
                           "and the outcomes parameter gave none.", field="outcomes")
-    return {name: _guarded(name, lambda o=o, p=p: explain(ctx.store, o, process=p))
+    ranked = ctx.done.get("priorities")  # its explanations are these calls, made already
+    known = ranked.explanations if isinstance(ranked, Priorities) else {}
+    return {name: known[name] if name in known
+            else _guarded(name, lambda o=o, p=p: explain(ctx.store, o, process=p))
             for name, (o, p) in ctx.outcomes.items()}
 
 
@@ -296,7 +304,7 @@ def build_report(store: Store, *, title: str | None = None, outcomes: Mapping | 
     ctx = Context(store=store, info=store.info(), outcomes=_outcomes(store, outcomes),
                   change=parse_instant(change, "change"), exclude=_periods(exclude), top=_count(top, "top", 1),
                   bootstrap=_count(bootstrap, "bootstrap", 100), seed=seed)
-    sections, results = [], {}
+    sections, results = [], ctx.done
     for i, part in enumerate(PARTS):
         if progress is not None:
             progress(part.title, i, len(PARTS))
