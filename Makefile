@@ -34,4 +34,4 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/bench_import.py
 
 clean:
-	rm -rf $(VENV) $(STORE) demo.truth real.duckdb build src/*.egg-info
+	rm -rf $(VENV) $(STORE) demo.truth real.duckdb build src/*.egg-info src/journeymine/*/*.so

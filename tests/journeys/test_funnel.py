@@ -265,10 +265,11 @@ def test_the_kernel_runs_on_parts_of_whole_actors(company, entry, order):
     steps = parse_steps(["page viewed", "product viewed", "added to cart", "order placed"])
     seqs = load(company.store, parse_unit("session"), types=None if order == "strict" else [s.event for s in steps])
     masks = [match(seqs, s) for s in steps]
-    whole = _match_chains(seqs.actor, seqs.time, masks, entry, order, "strict", 2 * 86400 * 10**6)
+    whole = _match_chains(seqs, masks, entry, order, "strict", 2 * 86400 * 10**6)
     cuts = [0, *(int(np.searchsorted(seqs.actor, seqs.actor[seqs.n * i // 7])) for i in range(1, 7)), seqs.n]
-    parts = [_match_chains(seqs.actor[lo:hi], seqs.time[lo:hi], [m[lo:hi] for m in masks], entry, order, "strict",
+    parts = [_match_chains(seqs.take(np.arange(lo, hi)), [m[lo:hi] for m in masks], entry, order, "strict",
                            2 * 86400 * 10**6) for lo, hi in itertools.pairwise(cuts)]
+    assert sum(p[4] for p in parts) == whole[4] == seqs.n_actors
     assert np.array_equal(np.concatenate([p[1] for p in parts]), whole[1])  # depths
     assert np.array_equal(np.concatenate([p[2] for p in parts], axis=1), whole[2])  # step times
     assert np.array_equal(np.concatenate([p[0] + lo for p, lo in zip(parts, cuts)]), whole[0])  # start rows

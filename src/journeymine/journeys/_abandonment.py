@@ -46,9 +46,9 @@ from ..errors import ConfigError
 from ..results import Result, Segment
 from ..store import Store
 from ..timespan import parse_duration, parse_instant
+from . import _chains
 from ._stats import risk_difference, wilson
 from ._steps import Step, attribute_names, match, parse_steps
-from ._funnel import _match_chains
 from ._units import Sequences, Unit, load, parse_unit
 
 __all__ = ["CartAbandonment", "CartStep", "Comebacks", "FieldStats", "FormAbandonment", "cart_abandonment",
@@ -444,7 +444,7 @@ def cart_abandonment(
     seqs = load(store, unit, types={s.event for s in steps}, event_attributes=attribute_names(steps),
                 start=t_start, end=t_end, actors=actors)
     masks = [match(seqs, s) for s in steps]
-    carts, depth, times, _ = _match_chains(seqs.actor, seqs.time, masks, "first", "ordered", "strict", window_us)
+    carts, depth, _, times, _ = _chains.match_ordered(seqs.key, seqs.time, masks, window_us, entry="first")
     actor, n = seqs.actor[carts], len(steps)
     horizon = _horizon(store, t_end)
     started, completed = times[0], depth == n

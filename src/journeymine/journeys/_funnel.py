@@ -38,6 +38,7 @@ fold into ``other``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 from collections.abc import Iterable
 
@@ -51,7 +52,7 @@ from ..timespan import parse_duration, parse_instant
 from . import _chains
 from ._stats import wilson
 from ._steps import Step, attribute_names, match, parse_steps
-from ._units import SessionRule, Sequences, load_parts, parse_unit
+from ._units import SessionRule, Sequences, Unit, load_parts, parse_unit
 
 __all__ = ["FunnelResult", "FunnelStep", "funnel"]
 
@@ -59,6 +60,7 @@ ENTRIES = ("first", "any")
 ORDERS = ("ordered", "strict", "any_order")
 TIES = ("strict", "allow")
 NONE_VALUE, OTHER_VALUE = "(none)", "other"
+THREADS = 2  # threads that match the chains of one part of the rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +154,15 @@ class FunnelResult(Result):
         return self._segment("converted", depth == len(self.steps))
 
 
+def _median_seconds(us: np.ndarray) -> float:
+    """The median of µs values in seconds; an even count takes the mean of the two middle values (as
+    ``np.median``, with one partition instead of two)."""
+    m = us.size // 2
+    part = np.partition(us, m)
+    middle = float(part[m]) if us.size % 2 else (float(part[:m].max()) + float(part[m])) / 2
+    return middle / 1e6
+
+
 def _stats(names: list[str], depth: np.ndarray, times: np.ndarray) -> tuple[FunnelStep, ...]:
     """Per-step numbers from depths (actors,) and step times (steps, actors) in µs."""
     out = []
@@ -162,24 +173,33 @@ def _stats(names: list[str], depth: np.ndarray, times: np.ndarray) -> tuple[Funn
         conv_prev = counts[k] / counts[k - 1] if k and counts[k - 1] else (1.0 if counts[k] else None)
         low, high = wilson(counts[k], counts[k - 1]) if k and counts[k - 1] else (None, None)
         if k == 0:
-            from_start = from_prev = np.zeros(counts[0])
+            from_start = from_prev = np.zeros(min(counts[0], 1), np.int64)  # all zero: the median and mean are 0
         else:
             reached = np.flatnonzero(depth > k)
             at = times[k][reached]
-            from_start = (at - first[reached]) / 1e6
-            from_prev = (at - times[k - 1][reached]) / 1e6
+            from_start, from_prev = at - first[reached], at - times[k - 1][reached]
         has = from_start.size > 0
         out.append(FunnelStep(
             name=name, count=counts[k],
             conversion_from_start=counts[k] / counts[0] if counts[0] else None,
             conversion_from_prev=conv_prev, conversion_from_prev_low=low, conversion_from_prev_high=high,
-            median_seconds_from_start=float(np.median(from_start)) if has else None,
-            median_seconds_from_prev=float(np.median(from_prev)) if has else None,
-            mean_seconds_from_start=float(from_start.mean()) if has else None,
-            mean_seconds_from_prev=float(from_prev.mean()) if has else None,
+            median_seconds_from_start=_median_seconds(from_start) if has else None,
+            median_seconds_from_prev=_median_seconds(from_prev) if has else None,
+            mean_seconds_from_start=float(from_start.mean()) / 1e6 if has else None,
+            mean_seconds_from_prev=float(from_prev.mean()) / 1e6 if has else None,
             dropped=int(at_depth[k + 1]),
         ))
     return tuple(out)
+
+
+def _timestamps(us: np.ndarray) -> pa.Array:
+    """µs since the epoch as a ``timestamp[us]`` array, null where ``NONE``."""
+    valid = us != _chains.NONE
+    if valid.all():
+        return pa.array(us, pa.timestamp("us"))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.timestamp("us"), us.size, [bitmap, pa.py_buffer(np.ascontiguousarray(us))],
+                                 null_count=int(us.size - np.count_nonzero(valid)))
 
 
 def _choice(value: object, allowed: tuple[str, ...], field: str) -> str:
@@ -205,16 +225,17 @@ def _attribution(value: str, n_steps: int, order: str) -> int | str:
                       f"to {n_steps} (ordered funnels only). Got {value!r} instead.", field="attribution")
 
 
-def _match_chains(actor: np.ndarray, time: np.ndarray, masks: list[np.ndarray], entry: str, order: str, ties: str,
-                  window_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """(start row, depth, step times (steps, actors), step rows or None) of each entering actor."""
+def _match_chains(seqs: Sequences, masks: list[np.ndarray], entry: str, order: str, ties: str,
+                  window_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int]:
+    """(start row, depth, step times (steps, actors), step rows or None) of each entering actor, and
+    the number of actors in ``seqs``."""
+    time = seqs.time
+    if order == "ordered":
+        found = _chains.match_ordered(seqs.key, time, masks, window_us, entry=entry, ties=ties)
+        return found.start, found.depth, found.times, found.rows, found.actors
+    actor = seqs.actor
     start_mask = masks[0] if order != "any_order" else np.logical_or.reduce(masks)
-    if entry == "first":
-        starts = _chains.first_rows(actor, start_mask)
-    else:
-        starts = np.flatnonzero(start_mask)
-        if order == "ordered" and len(masks) > 1:
-            starts = _chains.prune(actor, time, masks[1], starts, ties=ties)
+    starts = _chains.first_rows(actor, start_mask) if entry == "first" else np.flatnonzero(start_mask)
     if order == "any_order":
         times = _chains.any_order(actor, time, masks, starts, window_us)
         rows = None
@@ -222,13 +243,13 @@ def _match_chains(actor: np.ndarray, time: np.ndarray, masks: list[np.ndarray], 
         if entry == "any":
             pick = _chains.deepest(actor[starts], depth)
             starts, depth, times = starts[pick], depth[pick], times[:, pick]
-        return starts, depth, times, rows
-    rows, depth = _chains.ordered(actor, time, masks, starts, window_us, ties=ties, adjacent=order == "strict")
+        return starts, depth, times, rows, seqs.n_actors
+    rows, depth = _chains.ordered(actor, time, masks, starts, window_us, ties=ties, adjacent=True)  # order "strict"
     if entry == "any":
         pick = _chains.deepest(actor[starts], depth)
         starts, depth, rows = starts[pick], depth[pick], rows[:, pick]
     times = np.where(rows != _chains.NONE, time[np.maximum(rows, 0)], _chains.NONE)
-    return starts, depth, times, rows
+    return starts, depth, times, rows, seqs.n_actors
 
 
 def _excluded(seqs: Sequences, exclusion: np.ndarray, starts: np.ndarray, depth: np.ndarray,
@@ -236,15 +257,15 @@ def _excluded(seqs: Sequences, exclusion: np.ndarray, starts: np.ndarray, depth:
     """Whether an exclusion event lies strictly between each actor's t1 and its last reached step."""
     if not exclusion.any() or starts.size == 0:
         return np.zeros(starts.size, bool)
-    cand, found, _ = _chains.StepRows(exclusion).next(seqs.actor, seqs.time, starts, "strict")
+    cand, found, _ = _chains.StepRows(exclusion).next(seqs.key, seqs.time, starts, "strict")
     last = times[np.maximum(depth - 1, 0), np.arange(starts.size)]
-    return found & (seqs.actor[cand] == seqs.actor[starts]) & (seqs.time[cand] < last)
+    return found & (seqs.key[cand] == seqs.key[starts]) & (seqs.time[cand] < last)
 
 
-def _ignored(store: Store, type_codes: dict[str, int], held: list[np.ndarray], events: list[str], start, end) -> int:
+def _ignored(store: Store, events: list[str], held: int, start, end) -> int:
     """Events of the step types in the period that no actor of the unit holds: all such events (kept
-    per type with the store's projection; counted when a period is given) minus the distinct events
-    the unit's actors hold (``held``: their event codes)."""
+    per type with the store's projection; counted when a period is given) minus the ``held`` distinct
+    events the unit's actors hold."""
     if start is None and end is None:
         totals = {r["name"]: r["events"] for r in store.query("SELECT name, events FROM event_type").to_pylist()}
         total = sum(int(totals.get(e) or 0) for e in events)
@@ -256,13 +277,7 @@ def _ignored(store: Store, type_codes: dict[str, int], held: list[np.ndarray], e
                 where.append(f"time {op} ${name}")
                 params[name] = value
         total = store.query(f"SELECT count(*) AS n FROM event WHERE {' AND '.join(where)}", params).column(0)[0].as_py()
-    top = max((int(h.max()) for h in held if h.size), default=-1)
-    if top < 0:
-        return int(total)
-    seen = np.zeros(top + 1, bool)
-    for h in held:
-        seen[h] = True
-    return int(total - np.count_nonzero(seen))
+    return int(total - held)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,13 +290,12 @@ class _Part:
     times: np.ndarray
     values: np.ndarray | None  # breakdown values (object), None without a breakdown
     actors_total: int
-    held: np.ndarray  # event codes of the step types the part's actors hold
 
 
 def _part(seqs: Sequences, steps: list[Step], excl: list[Step], entry: str, order: str, ties: str, window_us: int,
           step_codes: np.ndarray, only_steps: bool, breakdown: str | None, how: int | str | None) -> _Part:
     masks = [match(seqs, s) for s in steps]
-    starts, depth, times, rows = _match_chains(seqs.actor, seqs.time, masks, entry, order, ties, window_us)
+    starts, depth, times, rows, n_actors = _match_chains(seqs, masks, entry, order, ties, window_us)
     if excl:
         out = _excluded(seqs, np.logical_or.reduce([match(seqs, s) for s in excl]), starts, depth, times)
         if out.any():
@@ -300,13 +314,11 @@ def _part(seqs: Sequences, steps: list[Step], excl: list[Step], entry: str, orde
         values = np.array(column.take(pa.array(np.maximum(at, 0))).to_pylist(), dtype=object)
         values[(at < 0) | (values == None)] = NONE_VALUE  # noqa: E711 (elementwise)
     step_rows = None if only_steps else np.isin(seqs.type, step_codes)
-    actor_index = seqs.actor[starts]
     return _Part(
-        actor_code=seqs.actor_code[actor_index],
-        session_start=None if seqs.session_start is None else seqs.session_start[actor_index],
+        actor_code=seqs.codes[starts],
+        session_start=None if seqs.session is None else seqs.session_start[seqs.session[starts]],
         depth=depth, times=times, values=values,
-        actors_total=seqs.n_actors if only_steps else int(_chains.first_rows(seqs.actor, step_rows).size),
-        held=seqs.event if only_steps else seqs.event[step_rows],
+        actors_total=n_actors if only_steps else int(_chains.first_rows(seqs.key, step_rows).size),
     )
 
 
@@ -362,11 +374,28 @@ def funnel(
     def part(seqs: Sequences) -> _Part:
         return _part(seqs, steps, excl, entry, order, ties, round(window_s * 1e6), step_codes, only_steps, column, how)
 
-    parts = [part(seqs) for seqs in load_parts(store, unit, **reading)]
+    with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
+        # each part of the store's rows is cut in halves of whole actors, matched side by side (the C kernel
+        # and most NumPy passes release the GIL); the next part is read meanwhile
+        parts, held = [], []
+        for seqs in load_parts(store, unit, **reading):
+            parts.extend(pool.map(part, seqs.split(THREADS)))
+            held.append(seqs.event if only_steps else seqs.event[np.isin(seqs.type, step_codes)])
+        n_held = pool.submit(_chains.count_distinct, np.concatenate(held) if len(held) != 1 else held[0])
+        result = _result(parts, steps, names=[s.label for s in steps], entry=entry, order=order, ties=ties,
+                         unit=unit, window_s=window_s, histogram_bins=histogram_bins, breakdown=breakdown,
+                         attribution=attribution, breakdown_limit=breakdown_limit)
+        ignored = _ignored(store, step_events, n_held.result(), t_start, t_end)
+    return dataclasses.replace(result, ignored_rows=ignored)
+
+
+def _result(parts: list[_Part], steps: list[Step], *, names: list[str], entry: str, order: str,
+            ties: str, unit: Unit, window_s: float, histogram_bins: int, breakdown: str | None, attribution: str,
+            breakdown_limit: int) -> FunnelResult:
+    """The result from the parts' chains (``ignored_rows`` left at -1 for the caller)."""
     k_steps = len(steps)
     depth = np.concatenate([p.depth for p in parts]) if parts else np.zeros(0, np.int64)
     times = np.concatenate([p.times for p in parts], axis=1) if parts else np.zeros((k_steps, 0), np.int64)
-    names = [s.label for s in steps]
     result_steps = _stats(names, depth, times)
     done = times[-1, depth == k_steps] - times[0, depth == k_steps]
     if done.size:
@@ -390,12 +419,11 @@ def funnel(
                                             pa.int64()).cast(pa.timestamp("us"))
     columns["depth"] = pa.array(depth.astype(np.int32))
     for k in range(k_steps):
-        columns[f"step_{k + 1}_time"] = pa.array(times[k], pa.int64(), mask=times[k] == _chains.NONE).cast(
-            pa.timestamp("us"))
+        columns[f"step_{k + 1}_time"] = _timestamps(times[k])
     return FunnelResult(
         steps=result_steps, window_seconds=window_s, entry=entry, order=order, ties=ties, by=unit.label,
         object_type=unit.object_type, actors_total=sum(p.actors_total for p in parts),
-        ignored_rows=_ignored(store, type_codes, [p.held for p in parts], step_events, t_start, t_end),
+        ignored_rows=-1,
         histogram_edges=tuple(float(e) for e in edges), histogram_counts=tuple(int(c) for c in counts),
         breakdown=breakdown, attribution=None if breakdown is None else str(attribution), groups=groups,
         actors=pa.table(columns),

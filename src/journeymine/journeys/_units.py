@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -31,7 +32,7 @@ from ..timespan import parse_duration
 __all__ = ["SessionRule", "Sequences", "Unit", "load", "load_parts", "parse_unit", "split_sessions"]
 
 
-PARTS = 8  # parts load_parts reads a unit in
+PARTS = 1  # parts load_parts reads a unit in: one query is fastest now that the kernel is compiled (ADR 0008)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,21 +94,43 @@ def parse_unit(by: object, session: SessionRule | None = None) -> Unit:
 class Sequences:
     """Events of one counting unit as arrays ordered by (actor, time, load order).
 
-    ``actor`` is a dense index ``0..n_actors-1`` in that order; ``actor_code`` maps it to the store's
-    object code (for sessions: the customer's), ``session_start`` (sessions only) to the session's first
-    event time in µs. ``time`` is µs since the epoch (UTC), ``type`` the event type code, ``event`` the
-    event code, ``attrs`` the requested attribute columns (``e.NAME``/``o.NAME``) as Arrow arrays.
+    ``codes`` is the store's object code of each row's actor (for sessions: the customer's);
+    ``session`` (sessions only) the row's session number, dense and in order, and ``session_start``
+    each session's first event time in µs. ``actor`` is a dense index ``0..n_actors-1`` of the rows'
+    actors in that order (computed on first use) and ``actor_code`` maps it to the object code. ``time``
+    is µs since the epoch (UTC), ``type`` the event type code, ``event`` the event code, ``attrs`` the
+    requested attribute columns (``e.NAME``/``o.NAME``) as Arrow arrays.
     """
 
     unit: Unit
-    actor: np.ndarray
-    actor_code: np.ndarray
+    codes: np.ndarray
+    session: np.ndarray | None
     session_start: np.ndarray | None
     time: np.ndarray
     type: np.ndarray
     event: np.ndarray
     attrs: dict[str, pa.Array]
     type_codes: dict[str, int]
+
+    @functools.cached_property
+    def _actors(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.session is None:
+            return _dense(self.codes)
+        return self.session, self.codes[np.flatnonzero(np.diff(self.session, prepend=-1))]
+
+    @property
+    def actor(self) -> np.ndarray:
+        return self._actors[0]
+
+    @property
+    def key(self) -> np.ndarray:
+        """Per row, a non-decreasing key that is equal exactly within one actor (the session number or
+        the object code): for kernels that only compare actors, with no dense index to compute."""
+        return self.codes if self.session is None else self.session
+
+    @property
+    def actor_code(self) -> np.ndarray:
+        return self._actors[1]
 
     @property
     def n(self) -> int:
@@ -119,12 +142,29 @@ class Sequences:
 
     def take(self, rows: np.ndarray) -> Sequences:
         """The rows ``rows`` (sorted), with the actor index made dense again."""
-        dense, keep = _dense(self.actor[rows])
+        session, session_start = None, None
+        if self.session is not None:
+            session, keep = _dense(self.session[rows])
+            session_start = self.session_start[keep]
         return dataclasses.replace(
-            self, actor=dense, actor_code=self.actor_code[keep],
-            session_start=None if self.session_start is None else self.session_start[keep],
+            self, codes=self.codes[rows], session=session, session_start=session_start,
             time=self.time[rows], type=self.type[rows], event=self.event[rows],
             attrs={k: v.take(pa.array(rows)) for k, v in self.attrs.items()})
+
+    def split(self, parts: int) -> list[Sequences]:
+        """About ``parts`` parts of whole actors (views, no copy), in order, for kernels run side by side.
+        Derived sessions are not split (their numbering is dense from 0)."""
+        if parts < 2 or self.session is not None or self.n < parts:
+            return [self]
+        cuts = [0]
+        for i in range(1, parts):
+            at = int(np.searchsorted(self.codes, self.codes[i * self.n // parts]))  # that actor's first row
+            if at > cuts[-1]:
+                cuts.append(at)
+        cuts.append(self.n)
+        return [dataclasses.replace(self, codes=self.codes[a:b], time=self.time[a:b], type=self.type[a:b],
+                                    event=self.event[a:b], attrs={k: v.slice(a, b - a) for k, v in self.attrs.items()})
+                for a, b in zip(cuts, cuts[1:])]
 
     def segment(self, name: str, actors: np.ndarray) -> Segment:
         """The actors with dense index in ``actors`` as a :class:`~journeymine.results.Segment`."""
@@ -211,15 +251,12 @@ def _to_sequences(table: pa.Table, unit: Unit, types: list[str] | None, actors: 
     cut to ``types`` (sessions) and to the segment ``actors``."""
     codes = table.column("actor").to_numpy()
     time = table.column("time").cast(pa.int64()).to_numpy()
-    session_start = None
+    session = session_start = None
     if unit.sessions is not None:
         gap, longest = unit.sessions.seconds()
-        sid = split_sessions(codes, time, round(gap * 1e6), round(longest * 1e6))
-        first = np.flatnonzero(np.diff(sid, prepend=-1))
-        actor, actor_code, session_start = sid, codes[first], time[first]
-    else:
-        actor, actor_code = _dense(codes)
-    seqs = Sequences(unit, actor, actor_code, session_start, time, table.column("type").to_numpy(),
+        session = split_sessions(codes, time, round(gap * 1e6), round(longest * 1e6))
+        session_start = time[np.flatnonzero(np.diff(session, prepend=-1))]
+    seqs = Sequences(unit, codes, session, session_start, time, table.column("type").to_numpy(),
                      table.column("event").to_numpy(), {k: table.column(k).combine_chunks()
                                                         for k in table.column_names[4:]}, type_codes)
     keep = None
