@@ -262,12 +262,11 @@ def _excluded(seqs: Sequences, exclusion: np.ndarray, starts: np.ndarray, depth:
     return found & (seqs.key[cand] == seqs.key[starts]) & (seqs.time[cand] < last)
 
 
-def _ignored(store: Store, events: list[str], held: int, start, end) -> int:
-    """Events of the step types in the period that no actor of the unit holds: all such events (kept
-    per type with the store's projection; counted when a period is given) minus the ``held`` distinct
-    events the unit's actors hold."""
+def _ignored(store: Store, events: list[str], held: int, start, end, totals: dict[str, int | None]) -> int:
+    """Events of the step types in the period that no actor of the unit holds: all such events (``totals``
+    per type, kept with the store's projection; counted when a period is given) minus the ``held``
+    distinct events the unit's actors hold."""
     if start is None and end is None:
-        totals = {r["name"]: r["events"] for r in store.query("SELECT name, events FROM event_type").to_pylist()}
         total = sum(int(totals.get(e) or 0) for e in events)
     else:
         params: dict[str, object] = {f"s{i}": e for i, e in enumerate(events)}
@@ -364,12 +363,13 @@ def funnel(
     step_events = sorted({s.event for s in steps})
     types = None if order == "strict" else {*step_events, *(s.event for s in excl)}
     only_steps = types is not None and not excl and unit.sessions is None  # every row is of a step type
-    type_codes = store.event_types()
+    known = store.query("SELECT name, code, events FROM event_type").to_pylist()
+    type_codes = {r["name"]: r["code"] for r in known}
     step_codes = np.array([type_codes.get(e, -1) for e in step_events], np.int32)
     column = None if breakdown is None else ("e." if breakdown_from == "event" else "o.") + breakdown
     reading = dict(types=types, event_attributes=sorted(event_attrs),
                    object_attributes=[breakdown] if column and column[0] == "o" else [], start=t_start, end=t_end,
-                   actors=actors)
+                   actors=actors, type_codes=type_codes)
 
     def part(seqs: Sequences) -> _Part:
         return _part(seqs, steps, excl, entry, order, ties, round(window_s * 1e6), step_codes, only_steps, column, how)
@@ -385,7 +385,8 @@ def funnel(
         result = _result(parts, steps, names=[s.label for s in steps], entry=entry, order=order, ties=ties,
                          unit=unit, window_s=window_s, histogram_bins=histogram_bins, breakdown=breakdown,
                          attribution=attribution, breakdown_limit=breakdown_limit)
-        ignored = _ignored(store, step_events, n_held.result(), t_start, t_end)
+        totals = {r["name"]: r["events"] for r in known}
+        ignored = _ignored(store, step_events, n_held.result(), t_start, t_end, totals)
     return dataclasses.replace(result, ignored_rows=ignored)
 
 

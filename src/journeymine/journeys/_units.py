@@ -223,15 +223,16 @@ def load(store: Store, unit: Unit, *, types: Iterable[str] | None = None, event_
 def load_parts(store: Store, unit: Unit, *, types: Iterable[str] | None = None,
                event_attributes: Iterable[str] = (), object_attributes: Iterable[str] = (),
                start: dt.datetime | None = None, end: dt.datetime | None = None,
-               actors: Segment | None = None) -> Iterator[Sequences]:
+               actors: Segment | None = None, type_codes: dict[str, int] | None = None) -> Iterator[Sequences]:
     """:func:`load` in parts of whole actors (by ranges of their codes), each with its own dense actor
-    index, in order: the next part is read from the store while the caller works on this one."""
+    index, in order: the next part is read from the store while the caller works on this one.
+    ``type_codes``: ``store.event_types()`` if the caller has it already."""
     types = None if types is None else sorted(set(types))
     _check_segment(unit, actors)
-    type_codes = store.event_types()
+    type_codes = store.event_types() if type_codes is None else type_codes
     for table in store.sequence_parts(unit.object_type, types=None if unit.sessions else types,
                                       event_attributes=event_attributes, object_attributes=object_attributes,
-                                      start=start, end=end, parts=PARTS):
+                                      start=start, end=end, parts=PARTS, type_codes=type_codes):
         seqs = _to_sequences(table, unit, types, actors, type_codes)
         if seqs.n:
             yield seqs

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -327,7 +327,7 @@ class Store:
         return {r["name"]: r["code"] for r in rows}
 
     def _sequence_sql(self, object_type: str, types, event_attributes, object_attributes, start, end,
-                      codes: tuple[int, int] | None = None):
+                      codes: tuple[int, int] | None = None, type_codes: Mapping[str, int] | None = None):
         event_attributes, object_attributes = list(event_attributes), list(object_attributes)
         params: dict[str, object] = {"t": object_type}
         where = ["s.object_type = $t"]
@@ -335,7 +335,8 @@ class Store:
             where.append(f"s.object_code BETWEEN {int(codes[0])} AND {int(codes[1])}")
         if types is not None:
             wanted = set(types)
-            where.append(codes_predicate("s.type_code", [c for name, c in self.event_types().items() if name in wanted]))
+            known = self.event_types() if type_codes is None else type_codes
+            where.append(codes_predicate("s.type_code", [c for name, c in known.items() if name in wanted]))
         for name, value, op in (("start", start, ">="), ("end", end, "<")):
             if value is not None:
                 where.append(f"s.time {op} ${name}")
@@ -360,6 +361,7 @@ class Store:
     def sequences(
         self, object_type: str, *, types: Iterable[str] | None = None, event_attributes: Iterable[str] = (),
         object_attributes: Iterable[str] = (), start: dt.datetime | None = None, end: dt.datetime | None = None,
+        type_codes: Mapping[str, int] | None = None,
     ) -> pa.Table:
         """The journey/process view of every object of a type as flat columns, for sequence kernels.
 
@@ -369,20 +371,22 @@ class Store:
         ``e.<name>`` per event attribute and ``o.<name>`` per attribute of the actor object (JSON
         values as text, ``None`` where absent). Always ordered by ``(actor, time, event)``; ties in
         time keep load order. ``types`` keeps only those event types (unknown names match nothing);
-        ``start``/``end`` keep ``start <= time < end``.
+        ``start``/``end`` keep ``start <= time < end``. ``type_codes``: :meth:`event_types`, when the caller
+        has read it already (saves a query).
 
         On DuckDB a filtered scan of the clustered ``seq`` table returns ordered runs (one per part of
         the table a thread scanned), which may come out of order: they are put back in order by their
         first row, checked, and only if that fails sorted. With joins, and on Spark, the query sorts.
         """
-        sql, params = self._sequence_sql(object_type, types, event_attributes, object_attributes, start, end)
+        sql, params = self._sequence_sql(object_type, types, event_attributes, object_attributes, start, end,
+                                         type_codes=type_codes)
         table = self.query(sql, params)
         return table if "ORDER BY" in sql else _in_order(table)
 
     def sequence_parts(
         self, object_type: str, *, types: Iterable[str] | None = None, event_attributes: Iterable[str] = (),
         object_attributes: Iterable[str] = (), start: dt.datetime | None = None, end: dt.datetime | None = None,
-        parts: int = 8,
+        parts: int = 8, type_codes: Mapping[str, int] | None = None,
     ) -> Iterator[pa.Table]:
         """:meth:`sequences` in ``parts`` parts by ranges of the actors' codes, in order: each part holds
         whole actors. On DuckDB each part is read while the caller works on the previous one (a
@@ -390,7 +394,7 @@ class Store:
         use the store from another thread meanwhile. Spark, and ``parts=1``, return one part, read at once."""
         if parts <= 1 or not getattr(self.backend, "clustered", False):
             yield self.sequences(object_type, types=types, event_attributes=event_attributes,
-                                 object_attributes=object_attributes, start=start, end=end)
+                                 object_attributes=object_attributes, start=start, end=end, type_codes=type_codes)
             return
         bounds = self.query("SELECT min(code) AS lo, max(code) AS hi FROM object WHERE type = $t",
                             {"t": object_type}).to_pylist()[0]
@@ -399,9 +403,10 @@ class Store:
         lo, hi = bounds["lo"], bounds["hi"]
         step = max(1, -(-(hi - lo + 1) // max(1, parts)))
         args = (object_type, types, list(event_attributes), list(object_attributes), start, end)
+        type_codes = self.event_types() if type_codes is None else type_codes
 
         def read(a: int) -> pa.Table:
-            sql, params = self._sequence_sql(*args, codes=(a, min(a + step - 1, hi)))
+            sql, params = self._sequence_sql(*args, codes=(a, min(a + step - 1, hi)), type_codes=type_codes)
             table = self.query(sql, params)
             return table if "ORDER BY" in sql else _in_order(table)
 
