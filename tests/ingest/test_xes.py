@@ -232,3 +232,33 @@ def test_declared_encoding_and_invalid_utf8(store, tmp_path):
     broken.write_bytes(latin.read_bytes().replace(b"ISO-8859-1", b"UTF-8"))
     with pytest.raises(jm.errors.FormatError, match="not UTF-8"):
         read_xes(broken, store)
+
+
+@pytest.mark.parametrize("log", ["planted", RUNNING, "sepsis/sepsis_cases.xes.gz", BPIC2012])
+def test_the_compiled_and_numpy_first_pass_agree(tmp_path, data_dir, log):
+    """``_scan.c`` (marks, string views, attribute quotes) gives the NumPy form's arrays byte for byte,
+    on real logs and on the planted file (single quotes, value before key: the slow path)."""
+    import numpy as np
+
+    from journeymine.ingest import _xes
+
+    assert _xes._compiled is not None  # built by setup.py
+    path = tmp_path / "planted.xes"
+    if log == "planted":
+        path.write_text(PLANTED)
+    else:
+        path = data_dir / log
+    slow = 0
+    for i, (buf, n, last) in enumerate(_xes._chunks(path)):
+        marks = [_xes._marks(buf, n, compiled=c) for c in (True, False)]
+        assert all(np.array_equal(a, b) for a, b in zip(*marks))
+        lt, end, kind, before, start, nl, mark, mt, li = _xes._structure(path, buf, n, 0 if i == 0 else 1, last)
+        a = np.flatnonzero(start & (kind >= _xes.STRING))
+        quotes = [_xes._quotes(buf, lt[a], end[a], nl[a], mark, mt, li[a], compiled=c) for c in (True, False)]
+        assert all(np.array_equal(x, y) for x, y in zip(*quotes))
+        slow += int((~quotes[0][0]).sum())
+        u32, u64 = _xes._unaligned(buf, "<u4"), _xes._unaligned(buf, "<u8")
+        q0, q1 = quotes[0][1] + quotes[0][0], quotes[0][2]
+        views = [_xes._views(buf, u32, u64, q0, q1, compiled=c).to_arrow() for c in (True, False)]
+        assert views[0].buffers()[1].to_pybytes() == views[1].buffers()[1].to_pybytes()
+    assert slow > 0 if log == "planted" else True

@@ -51,6 +51,11 @@ from ._common import check_source
 
 from isal import isal_zlib as zlib  # ISA-L inflates gzip about twice as fast as the stdlib's zlib
 
+try:  # the compiled first pass (setup.py builds it; optional)
+    from . import _scan as _compiled
+except ImportError:  # pragma: no cover - only without a C compiler at install time
+    _compiled = None
+
 log = logging.getLogger(__name__)
 
 __all__ = ["read_xes"]
@@ -180,6 +185,21 @@ def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _LOCAL.bufs[0][:n], _LOCAL.bufs[1][:n]
 
 
+def _marks(buf: bytes, n: int, compiled: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of every '<', '>' and '"' in ``buf[:n]``, the byte at each and the indices of the '<'
+    among them: one SSE2 pass in C (``_scan.c``) when it was built, else NumPy comparisons in reused
+    buffers (no fresh pages); the same arrays either way (tested)."""
+    if (_compiled is not None) if compiled is None else compiled:
+        mark, mt, li = _compiled.marks(buf, n)
+        return np.frombuffer(mark, np.int64), np.frombuffer(mt, np.uint8), np.frombuffer(li, np.int64)
+    arr = np.frombuffer(buf, np.uint8)
+    hit, quote = _scratch(n)
+    np.equal(np.bitwise_or(arr[:n], 2, out=hit.view(np.uint8)), 62, out=hit)
+    mark = np.flatnonzero(np.logical_or(hit, np.equal(arr[:n], 34, out=quote), out=hit))
+    mt = arr[mark]
+    return mark, mt, np.flatnonzero(mt == 60)
+
+
 def _structure(path: Path, buf: bytes, n: int, depth0: int, last: bool):
     arr, u64 = np.frombuffer(buf, np.uint8), _unaligned(buf, "<u8")
     try:  # one string: validating it checks UTF-8 for every view cut out of it later
@@ -187,11 +207,7 @@ def _structure(path: Path, buf: bytes, n: int, depth0: int, last: bool):
         pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(buf)]).validate(full=True)
     except pa.ArrowInvalid as exc:
         raise _bad(path, "bytes that are not UTF-8 (and no other encoding is declared)") from exc
-    hit, quote = _scratch(n)  # every '<', '>' and '"', computed in reused buffers (no fresh pages)
-    np.equal(np.bitwise_or(arr[:n], 2, out=hit.view(np.uint8)), 62, out=hit)
-    mark = np.flatnonzero(np.logical_or(hit, np.equal(arr[:n], 34, out=quote), out=hit))
-    mt = arr[mark]
-    li = np.flatnonzero(mt == 60)
+    mark, mt, li = _marks(buf, n)
     lt = mark[li]
     if (lead := buf[: lt[0] if lt.size else n]).strip():
         raise _bad(path, "text outside any element (this is not XML)", lead)
@@ -250,8 +266,14 @@ def _structure(path: Path, buf: bytes, n: int, depth0: int, last: bool):
 
 
 # -- attributes: keys and values cut out of the buffer, typed, joined into JSON objects ------------------
-def _views(buf: bytes, u32: np.ndarray, u64: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
-    """``buf[starts[i]:ends[i]]`` as Arrow string views into ``buf`` (no copy; ``buf`` is valid UTF-8)."""
+def _views(buf: bytes, u32: np.ndarray, u64: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+           compiled: bool | None = None) -> pl.Series:
+    """``buf[starts[i]:ends[i]]`` as Arrow string views into ``buf`` (no copy; ``buf`` is valid UTF-8),
+    built in C when ``_scan`` was built, else with NumPy (the same bytes; tested)."""
+    if (_compiled is not None) if compiled is None else compiled:
+        v = _compiled.views(buf, np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64))
+        return pl.from_arrow(pa.Array.from_buffers(pa.string_view(), starts.size,
+                                                   [None, pa.py_buffer(v), pa.py_buffer(buf)]))
     lens = ends - starts
     c = np.minimum(lens, 13)  # view: length, 4 prefix bytes, then 8 more bytes inline or buffer 0 and offset
     v = np.empty((lens.size, 2), np.uint64)
@@ -271,9 +293,17 @@ def _decode(text: str) -> str:
     return _ENTITY.sub(ref, text) if "&" in text else text
 
 
-def _key_values(path: Path, buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.ndarray, mark, mt, ia):
-    """Decoded keys and values of the attribute tags starting at ``s`` (``ia``: their '<' among the marks),
-    a fingerprint of each key, and a function giving rows' keys and values as JSON strings."""
+def _quotes(buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.ndarray, mark: np.ndarray, mt: np.ndarray,
+            ia: np.ndarray, compiled: bool | None = None):
+    """Per attribute tag: whether it is exactly ``<name key="K" value="V"`` (``fast``), then the positions of
+    its four quotes (0 where not fast), the key's length and a fingerprint of the key from its bytes 0-7,
+    8-15, its last 8 and its length. In C when ``_scan`` was built, else NumPy (the same arrays; tested)."""
+    if (_compiled is not None) if compiled is None else compiled:
+        i64 = [np.ascontiguousarray(x, np.int64) for x in (s, e, nl, mark)]
+        out = _compiled.quotes(buf, *i64, np.ascontiguousarray(mt, np.uint8), np.ascontiguousarray(ia, np.int64))
+        fast = np.frombuffer(out[0], bool)
+        q0, q1, q2, q3, klen = (np.frombuffer(x, np.int64) for x in out[1:6])
+        return fast, q0, q1, q2, q3, klen, np.frombuffer(out[6], np.uint64).copy()  # (fp is written to later)
     arr, u32, u64 = np.frombuffer(buf, np.uint8), _unaligned(buf, "<u4"), _unaligned(buf, "<u8")
     at = [np.minimum(ia + i, mark.size - 1) for i in range(6)]
     q0, q1, q2, q3 = (mark[j] for j in at[1:5])
@@ -281,11 +311,19 @@ def _key_values(path: Path, buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.nda
             & (q0 == s + nl + 6) & (arr[s + nl + 1] == 32) & (u32[q0 - 4] == _KEY_EQ) & (q2 == q1 + 8)
             & ((u64[q1 + 1] & _MASK64[7]) == _VALUE_EQ))  # exactly <name key="K" value="V"
     q0, q1, q2, q3 = (np.where(fast, x, 0) for x in (q0, q1, q2, q3))
-    keys, vals = _views(buf, u32, u64, q0 + fast, q1), _views(buf, u32, u64, q2 + fast, q3)
     klen = np.maximum(q1 - q0 - 1, 0)  # fingerprint of each key from its bytes 0-7, 8-15, last 8 and length
     fp = (u64[q0 + 1] & _MASK64[np.minimum(klen, 8)]) ^ klen.astype(np.uint64)
     fp ^= (u64[q0 + 9] & _MASK64[np.clip(klen - 8, 0, 8)]) * np.uint64(0xC2B2AE3D27D4EB4F)
     fp ^= np.where(klen > 16, u64[np.maximum(q1 - 8, 0)], 0).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return fast, q0, q1, q2, q3, klen, fp
+
+
+def _key_values(path: Path, buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.ndarray, mark, mt, ia):
+    """Decoded keys and values of the attribute tags starting at ``s`` (``ia``: their '<' among the marks),
+    a fingerprint of each key, and a function giving rows' keys and values as JSON strings."""
+    u32, u64 = _unaligned(buf, "<u4"), _unaligned(buf, "<u8")
+    fast, q0, q1, q2, q3, klen, fp = _quotes(buf, s, e, nl, mark, mt, ia)
+    keys, vals = _views(buf, u32, u64, q0 + fast, q1), _views(buf, u32, u64, q2 + fast, q3)
     slow = np.flatnonzero(~fast)
     if slow.size:  # other quoting, attribute order or spacing: parse those tags one by one
         found = []
