@@ -236,7 +236,7 @@ def test_declared_encoding_and_invalid_utf8(store, tmp_path):
 
 @pytest.mark.parametrize("log", ["planted", RUNNING, "sepsis/sepsis_cases.xes.gz", BPIC2012])
 def test_the_compiled_and_numpy_first_pass_agree(tmp_path, data_dir, log):
-    """``_scan.c`` (marks, string views, attribute quotes) gives the NumPy form's arrays byte for byte,
+    """``_scan.c`` (marks, tag names, string views, attribute quotes) gives the NumPy form's arrays,
     on real logs and on the planted file (single quotes, value before key: the slow path)."""
     import numpy as np
 
@@ -253,6 +253,10 @@ def test_the_compiled_and_numpy_first_pass_agree(tmp_path, data_dir, log):
         marks = [_xes._marks(buf, n, compiled=c) for c in (True, False)]
         assert all(np.array_equal(a, b) for a, b in zip(*marks))
         lt, end, kind, before, start, nl, mark, mt, li = _xes._structure(path, buf, n, 0 if i == 0 else 1, last)
+        arr, close = np.frombuffer(buf, np.uint8), np.frombuffer(buf, np.uint8)[lt + 1] == 47
+        tags = (buf, arr, _xes._unaligned(buf, "<u8"), lt + 1 + close, start | close, start)
+        names = [_xes._names(*tags, compiled=c) for c in (True, False)]
+        assert all(np.array_equal(x, y) for x, y in zip(*names))
         a = np.flatnonzero(start & (kind >= _xes.STRING))
         quotes = [_xes._quotes(buf, lt[a], end[a], nl[a], mark, mt, li[a], compiled=c) for c in (True, False)]
         assert all(np.array_equal(x, y) for x, y in zip(*quotes))

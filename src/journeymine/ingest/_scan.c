@@ -5,6 +5,7 @@
  * then fill) comparing 16 bytes at a time with SSE2 where the compiler offers it; the GIL is released.
  *
  * views(buf, starts, ends) -> bytes: Arrow string views of buf[starts[i]:ends[i]] (see _xes._views).
+ * quotes(...), names(...): per attribute tag and per tag, see their comments.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -215,7 +216,76 @@ static PyObject *quotes(PyObject *self, PyObject *args) {
     return Py_BuildValue("NNNNNNN", fast, q[0], q[1], q[2], q[3], kl, fpo);
 }
 
+/* names(buf, npos, named, start, tv, tl, tk) -> (nl int64, hm uint64, kind int8) as bytes, per tag whose
+   name starts at npos[i]: the name's length (the bytes before the first byte below 0x21, '/' or '>'
+   among the first 8; for a named tag longer than that, before the first space, tab, CR, LF, '/' or
+   '>'), its first min(nl, 8) bytes as a little-endian integer, and for a start tag the kind of element
+   whose (tv, tl) entry matches (tk), else 0 (OTHER). The NumPy form is in _xes._structure. */
+static PyObject *names(PyObject *self, PyObject *args) {
+    Py_buffer b, pb, nb, sb, vb, lb, kb;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*", &b, &pb, &nb, &sb, &vb, &lb, &kb)) return NULL;
+    Py_ssize_t m = pb.len / 8, entries = vb.len / 8;
+    const char *problem = NULL;
+    if (pb.len != m * 8 || nb.len != m || sb.len != m || lb.len != entries * 8 || kb.len != entries)
+        problem = "npos int64, named and start one byte per tag, tv/tl/tk one entry per element name";
+    PyObject *nlo = problem ? NULL : PyBytes_FromStringAndSize(NULL, m * 8);
+    PyObject *hmo = problem ? NULL : PyBytes_FromStringAndSize(NULL, m * 8);
+    PyObject *ko = problem ? NULL : PyBytes_FromStringAndSize(NULL, m);
+    if (nlo && hmo && ko) {
+        const uint8_t *p = (const uint8_t *)b.buf, *named = (const uint8_t *)nb.buf, *start = (const uint8_t *)sb.buf;
+        const int64_t *npos = (const int64_t *)pb.buf, *tl = (const int64_t *)lb.buf;
+        const uint64_t *tv = (const uint64_t *)vb.buf;
+        const int8_t *tk = (const int8_t *)kb.buf;
+        int64_t *NL = (int64_t *)PyBytes_AS_STRING(nlo);
+        uint64_t *HM = (uint64_t *)PyBytes_AS_STRING(hmo);
+        int8_t *K = (int8_t *)PyBytes_AS_STRING(ko);
+        Py_ssize_t len = b.len;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < m; i++) {
+            int64_t at = npos[i], k = 0;
+            uint64_t h = load64(p, len, at);
+            while (k < 8) {
+                uint8_t c = (uint8_t)(h >> (8 * k));
+                if (c < 0x21 || c == '/' || c == '>') break;
+                k++;
+            }
+            if (k == 8 && named[i]) {
+                while (at + k < len) {
+                    uint8_t c = p[at + k];
+                    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '/' || c == '>') break;
+                    k++;
+                }
+            }
+            uint64_t hm = h & low_bytes(k < 8 ? k : 8);
+            int8_t kind = 0;
+            if (start[i])
+                for (Py_ssize_t j = 0; j < entries; j++)
+                    if (tv[j] == hm && tl[j] == k) { kind = tk[j]; break; }
+            NL[i] = k;
+            HM[i] = hm;
+            K[i] = kind;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&pb);
+    PyBuffer_Release(&nb);
+    PyBuffer_Release(&sb);
+    PyBuffer_Release(&vb);
+    PyBuffer_Release(&lb);
+    PyBuffer_Release(&kb);
+    if (problem || !nlo || !hmo || !ko) {
+        Py_XDECREF(nlo);
+        Py_XDECREF(hmo);
+        Py_XDECREF(ko);
+        if (problem) PyErr_SetString(PyExc_ValueError, problem);
+        return NULL;
+    }
+    return Py_BuildValue("NNN", nlo, hmo, ko);
+}
+
 static PyMethodDef methods[] = {
+    {"names", names, METH_VARARGS, "Element name lengths, prefixes and kinds of tags."},
     {"quotes", quotes, METH_VARARGS, "The quotes, key length and key fingerprint of attribute tags."},
     {"views", views, METH_VARARGS, "Arrow string views of slices of one buffer."},
     {"marks", marks, METH_VARARGS, "Positions of every '<', '>' and '\"', their bytes and the '<' among them."},

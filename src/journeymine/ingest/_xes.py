@@ -200,6 +200,32 @@ def _marks(buf: bytes, n: int, compiled: bool | None = None) -> tuple[np.ndarray
     return mark, mt, np.flatnonzero(mt == 60)
 
 
+def _names(buf: bytes, arr: np.ndarray, u64: np.ndarray, npos: np.ndarray, named: np.ndarray, start: np.ndarray,
+           compiled: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per tag (name at ``npos``): the name's length, its first 8 bytes (masked to the length) and the
+    element kind of a start tag (else OTHER). In C when ``_scan`` was built, else NumPy (tested equal)."""
+    if (_compiled is not None) if compiled is None else compiled:
+        nl, hm, kind = _compiled.names(buf, np.ascontiguousarray(npos, np.int64), np.ascontiguousarray(named, bool),
+                                       np.ascontiguousarray(start, bool), _TV, _TL, _TK)
+        return np.frombuffer(nl, np.int64), np.frombuffer(hm, np.uint64), np.frombuffer(kind, np.int8)
+    h = u64[npos]  # name length: bytes before whitespace, '/' or '>' (SWAR over 8 bytes; longer names below)
+    ones, highs = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+    hit = (h - np.uint64(0x21) * ones) & ~h & highs
+    for c in (0x2F, 0x3E):
+        x = h ^ (np.uint64(c) * ones)
+        hit |= (x - ones) & ~x & highs
+    nl = np.where(hit == 0, 8, (np.frexp((hit & (~hit + np.uint64(1))).astype(np.float64))[1] - 1) >> 3)
+    todo, k = np.flatnonzero(named & (nl == 8)), 8
+    while todo.size:
+        stop = _DELIM[arr[npos[todo] + k]]
+        nl[todo[stop]] = k
+        todo, k = todo[~stop], k + 1
+    hm = h & _MASK64[np.minimum(nl, 8)]
+    ti = np.minimum(np.searchsorted(_TV, hm), _TV.size - 1)
+    kind = np.where(start & (_TV[ti] == hm) & (_TL[ti] == nl), _TK[ti], OTHER).astype(np.int8)
+    return nl, hm, kind
+
+
 def _structure(path: Path, buf: bytes, n: int, depth0: int, last: bool):
     arr, u64 = np.frombuffer(buf, np.uint8), _unaligned(buf, "<u8")
     try:  # one string: validating it checks UTF-8 for every view cut out of it later
@@ -227,21 +253,7 @@ def _structure(path: Path, buf: bytes, n: int, depth0: int, last: bool):
     if (badname := named & _BAD_START[arr[npos]]).any():
         i = lt[np.argmax(badname)]
         raise _bad(path, "'<' not followed by an element name", buf[i:])
-    h = u64[npos]  # name length: bytes before whitespace, '/' or '>' (SWAR over 8 bytes; longer names below)
-    ones, highs = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
-    hit = (h - np.uint64(0x21) * ones) & ~h & highs
-    for c in (0x2F, 0x3E):
-        x = h ^ (np.uint64(c) * ones)
-        hit |= (x - ones) & ~x & highs
-    nl = np.where(hit == 0, 8, (np.frexp((hit & (~hit + np.uint64(1))).astype(np.float64))[1] - 1) >> 3)
-    todo, k = np.flatnonzero(named & (nl == 8)), 8
-    while todo.size:
-        stop = _DELIM[arr[npos[todo] + k]]
-        nl[todo[stop]] = k
-        todo, k = todo[~stop], k + 1
-    hm = h & _MASK64[np.minimum(nl, 8)]
-    ti = np.minimum(np.searchsorted(_TV, hm), _TV.size - 1)
-    kind = np.where(start & (_TV[ti] == hm) & (_TL[ti] == nl), _TK[ti], OTHER).astype(np.int8)
+    nl, hm, kind = _names(buf, arr, u64, npos, named, start)
     delta = (start & (arr[end - 1] != 47)).astype(np.int64) - close  # +1 opens, -1 closes
     after = np.cumsum(delta) + depth0
     before = after - delta
