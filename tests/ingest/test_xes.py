@@ -266,3 +266,20 @@ def test_the_compiled_and_numpy_first_pass_agree(tmp_path, data_dir, log):
         views = [_xes._views(buf, u32, u64, q0, q1, compiled=c).to_arrow() for c in (True, False)]
         assert views[0].buffers()[1].to_pybytes() == views[1].buffers()[1].to_pybytes()
     assert slow > 0 if log == "planted" else True
+
+
+def test_a_repeated_key_keeps_the_first_value_even_when_a_value_or_the_key_needs_decoding(store, tmp_path):
+    """First wins, whatever the spelling: a value with a reference next to a plain repeat, and a key
+    written with a character reference (``n&#111;te``) repeating the plain ``note``."""
+    path = tmp_path / "repeats.xes"
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<log><trace><string key="concept:name" value="c1"/>
+  <event><string key="concept:name" value="a"/><date key="time:timestamp" value="2024-05-01T10:00:00Z"/>
+    <string key="note" value="x &amp; y"/><string key="note" value="z"/></event>
+  <event><string key="concept:name" value="b"/><date key="time:timestamp" value="2024-05-01T11:00:00Z"/>
+    <string key="note" value="first"/><string key="n&#111;te" value="second"/></event>
+</trace></log>""")
+    read_xes(path, store)
+    rows = store.query("SELECT type, attributes FROM event ORDER BY code").to_pylist()
+    assert [(r["type"], json.loads(r["attributes"])) for r in rows] == [("a", {"note": "x & y"}), ("b", {"note": "first"})]
+    assert [r["attributes"].count('"note"') for r in rows] == [1, 1]

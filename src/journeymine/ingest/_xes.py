@@ -330,6 +330,18 @@ def _quotes(buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.ndarray, mark: np.n
     return fast, q0, q1, q2, q3, klen, fp
 
 
+def _fingerprint(key: str) -> int:
+    """The fingerprint ``_quotes`` computes from a key's bytes in the buffer, from the key's text."""
+    b = key.encode()
+    n = len(b)
+    word = lambda part: int.from_bytes(part.ljust(8, b"\0")[:8], "little")  # noqa: E731
+    fp = word(b[:min(n, 8)]) ^ n
+    fp ^= (word(b[8:8 + max(0, min(n - 8, 8))]) * 0xC2B2AE3D27D4EB4F) & 0xFFFFFFFFFFFFFFFF
+    if n > 16:
+        fp ^= (word(b[n - 8:]) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    return fp
+
+
 def _key_values(path: Path, buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.ndarray, mark, mt, ia):
     """Decoded keys and values of the attribute tags starting at ``s`` (``ia``: their '<' among the marks),
     a fingerprint of each key, and a function giving rows' keys and values as JSON strings."""
@@ -349,12 +361,17 @@ def _key_values(path: Path, buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.nda
         keys, vals = (col.scatter(slow, pl.Series(x, dtype=pl.String)) for col, x in zip((keys, vals), zip(*found)))
     special = vals.str.contains(_SPECIAL).to_numpy()  # keys: check one per fingerprint, and long ones
     check = np.flatnonzero(pl.Series(fp).is_first_distinct().to_numpy() | (klen > 24))
+    key_special = np.zeros(fp.size, bool)
     if (bad_fp := fp[check[keys.gather(check).str.contains(_SPECIAL).to_numpy()]]).size:
-        special |= np.isin(fp, bad_fp)
-    special[slow] = True
+        key_special = np.isin(fp, bad_fp)
+    key_special[slow] = True
+    special |= key_special
     if (sp := np.flatnonzero(special)).size:
         kt, vt = ([_decode(x) for x in col.gather(sp).to_list()] for col in (keys, vals))
-        fp[sp] = [hash(x) & 0x7FFFFFFFFFFFFFFF for x in kt]
+        # the fingerprint is a function of the decoded key, so a key spelled with references and the same
+        # key spelled plainly (or next to a value that needed decoding) are found to be one key
+        redo = key_special[sp]
+        fp[sp[redo]] = [_fingerprint(k) for k, r in zip(kt, redo) if r]
         keys, vals = (col.scatter(sp, pl.Series(x, dtype=pl.String)) for col, x in ((keys, kt), (vals, vt)))
 
     def quoted(rows: np.ndarray) -> tuple[pl.Series, pl.Series]:
