@@ -138,13 +138,23 @@ static inline uint64_t load64(const uint8_t *p, Py_ssize_t len, int64_t at) {
     return x;
 }
 
+/* Whether p[lo:hi] holds a byte that needs XML decoding or JSON escaping: & \\ tab LF CR. */
+static inline int has_special(const uint8_t *p, int64_t lo, int64_t hi) {
+    for (int64_t j = lo; j < hi; j++) {
+        uint8_t c = p[j];
+        if (c == '&' || c == '\\' || c == '\t' || c == '\n' || c == '\r') return 1;
+    }
+    return 0;
+}
+
 static inline uint64_t low_bytes(int64_t k) { return k >= 8 ? ~(uint64_t)0 : (((uint64_t)1 << (8 * k)) - 1); }
 
 /* quotes(buf, s, e, nl, mark, mt, ia) -> (fast, q0, q1, q2, q3, klen, fp) as bytes, per attribute tag i
    starting at s[i], ending ('>') at e[i], with name length nl[i] and its '<' at mark index ia[i]:
    fast (uint8) when the tag is exactly <name key="K" value="V" ...>, then q0..q3 (int64) the positions of
-   its four quotes (0 when not fast), klen the key's length and fp (uint64) a fingerprint of the key from
-   its bytes 0-7, 8-15, its last 8 and its length (see _xes._key_values, the NumPy form). */
+   its four quotes (0 when not fast), klen the key's length, fp (uint64) a fingerprint of the key from
+   its bytes 0-7, 8-15, its last 8 and its length, and whether the key and the value (fast tags only)
+   hold a byte that needs decoding or escaping (see _xes._quotes, the NumPy form). */
 static PyObject *quotes(PyObject *self, PyObject *args) {
     Py_buffer b, sb, eb, nb, mb, tb, ib;
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*", &b, &sb, &eb, &nb, &mb, &tb, &ib)) return NULL;
@@ -153,14 +163,17 @@ static PyObject *quotes(PyObject *self, PyObject *args) {
     if (sb.len != m * 8 || eb.len != sb.len || nb.len != sb.len || ib.len != sb.len || mb.len != marks * 8 ||
         tb.len != marks)
         problem = "s, e, nl, ia must be int64 arrays of one length and mt one byte per mark";
-    PyObject *fast = NULL, *q[4] = {NULL, NULL, NULL, NULL}, *kl = NULL, *fpo = NULL;
+    PyObject *fast = NULL, *q[4] = {NULL, NULL, NULL, NULL}, *kl = NULL, *fpo = NULL, *ksp = NULL, *vsp = NULL;
     if (!problem) {
+        ksp = PyBytes_FromStringAndSize(NULL, m);
+        vsp = PyBytes_FromStringAndSize(NULL, m);
         fast = PyBytes_FromStringAndSize(NULL, m);
         for (int j = 0; j < 4; j++) q[j] = PyBytes_FromStringAndSize(NULL, m * 8);
         kl = PyBytes_FromStringAndSize(NULL, m * 8);
         fpo = PyBytes_FromStringAndSize(NULL, m * 8);
     }
-    if (!problem && fast && q[0] && q[1] && q[2] && q[3] && kl && fpo) {
+    if (!problem && fast && q[0] && q[1] && q[2] && q[3] && kl && fpo && ksp && vsp) {
+        uint8_t *KS = (uint8_t *)PyBytes_AS_STRING(ksp), *VS = (uint8_t *)PyBytes_AS_STRING(vsp);
         const uint8_t *p = (const uint8_t *)b.buf, *mt = (const uint8_t *)tb.buf;
         const int64_t *S = (const int64_t *)sb.buf, *E = (const int64_t *)eb.buf, *NL = (const int64_t *)nb.buf;
         const int64_t *mark = (const int64_t *)mb.buf, *IA = (const int64_t *)ib.buf;
@@ -195,6 +208,8 @@ static PyObject *quotes(PyObject *self, PyObject *args) {
             if (klen > 16) fp ^= load64(p, len, q1 - 8 > 0 ? q1 - 8 : 0) * 0x9E3779B97F4A7C15ULL;
             K[i] = klen;
             FP[i] = fp;
+            KS[i] = ok && has_special(p, qq[0] + 1, qq[1]);
+            VS[i] = ok && has_special(p, qq[2] + 1, qq[3]);
         }
         Py_END_ALLOW_THREADS
     }
@@ -205,7 +220,9 @@ static PyObject *quotes(PyObject *self, PyObject *args) {
     PyBuffer_Release(&mb);
     PyBuffer_Release(&tb);
     PyBuffer_Release(&ib);
-    if (problem || !fast || !q[0] || !q[1] || !q[2] || !q[3] || !kl || !fpo) {
+    if (problem || !fast || !q[0] || !q[1] || !q[2] || !q[3] || !kl || !fpo || !ksp || !vsp) {
+        Py_XDECREF(ksp);
+        Py_XDECREF(vsp);
         Py_XDECREF(fast);
         for (int j = 0; j < 4; j++) Py_XDECREF(q[j]);
         Py_XDECREF(kl);
@@ -213,7 +230,7 @@ static PyObject *quotes(PyObject *self, PyObject *args) {
         if (problem) PyErr_SetString(PyExc_ValueError, problem);
         return NULL;
     }
-    return Py_BuildValue("NNNNNNN", fast, q[0], q[1], q[2], q[3], kl, fpo);
+    return Py_BuildValue("NNNNNNNNN", fast, q[0], q[1], q[2], q[3], kl, fpo, ksp, vsp);
 }
 
 /* names(buf, npos, named, start, tv, tl, tk) -> (nl int64, hm uint64, kind int8) as bytes, per tag whose

@@ -69,12 +69,12 @@ _MASK64 = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [(1 << 64) - 1], np.
 _VIEW0 = np.array([int(_MASK64[min(k, 4)]) << 32 for k in range(14)], np.uint64)  # by length (13: long)
 _VIEW1 = np.array([int(_MASK64[min(max(k - 4, 0), 8)]) if k <= 12 else 0 for k in range(14)], np.uint64)
 _VIEW2 = np.array([0] * 13 + [(1 << 64) - 1], np.uint64)
-_DELIM, _BAD_START = np.zeros(256, bool), np.zeros(256, bool)
+_DELIM, _BAD_START, _SPECIAL_BYTE = np.zeros(256, bool), np.zeros(256, bool), np.zeros(256, np.int64)
+_SPECIAL_BYTE[list(b"&\\\t\n\r")] = 1  # need XML decoding or JSON escaping ('"' only occurs in tags parsed in Python)
 _DELIM[list(b" \t\r\n/>")] = _BAD_START[list(b" \t\r\n/>0123456789-.")] = True
 _KEY_EQ, _VALUE_EQ = int.from_bytes(b"key=", "little"), int.from_bytes(b" value=", "little")
 _CHUNK, _BLOCK, _PAD = 4 << 20, 2 << 20, 16
 _LOCAL = threading.local()  # per-thread scratch buffers of _structure
-_SPECIAL = r"[&\\\t\n\r]"  # needs XML decoding or JSON escaping ('"' only occurs in tags parsed in Python)
 _ATTR = re.compile(r'([^\s=/<>]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 _ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|amp|lt|gt|quot|apos);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
@@ -308,14 +308,17 @@ def _decode(text: str) -> str:
 def _quotes(buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.ndarray, mark: np.ndarray, mt: np.ndarray,
             ia: np.ndarray, compiled: bool | None = None):
     """Per attribute tag: whether it is exactly ``<name key="K" value="V"`` (``fast``), then the positions of
-    its four quotes (0 where not fast), the key's length and a fingerprint of the key from its bytes 0-7,
-    8-15, its last 8 and its length. In C when ``_scan`` was built, else NumPy (the same arrays; tested)."""
+    its four quotes (0 where not fast), the key's length, a fingerprint of the key from its bytes 0-7,
+    8-15, its last 8 and its length, and whether the key and the value of a fast tag hold a byte that
+    needs XML decoding or JSON escaping (``&``, a backslash, tab, LF, CR). In C when ``_scan`` was built, else
+    NumPy (the same arrays; tested)."""
     if (_compiled is not None) if compiled is None else compiled:
         i64 = [np.ascontiguousarray(x, np.int64) for x in (s, e, nl, mark)]
         out = _compiled.quotes(buf, *i64, np.ascontiguousarray(mt, np.uint8), np.ascontiguousarray(ia, np.int64))
         fast = np.frombuffer(out[0], bool)
         q0, q1, q2, q3, klen = (np.frombuffer(x, np.int64) for x in out[1:6])
-        return fast, q0, q1, q2, q3, klen, np.frombuffer(out[6], np.uint64).copy()  # (fp is written to later)
+        fp = np.frombuffer(out[6], np.uint64).copy()  # (written to later)
+        return fast, q0, q1, q2, q3, klen, fp, np.frombuffer(out[7], bool).copy(), np.frombuffer(out[8], bool).copy()
     arr, u32, u64 = np.frombuffer(buf, np.uint8), _unaligned(buf, "<u4"), _unaligned(buf, "<u8")
     at = [np.minimum(ia + i, mark.size - 1) for i in range(6)]
     q0, q1, q2, q3 = (mark[j] for j in at[1:5])
@@ -327,7 +330,11 @@ def _quotes(buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.ndarray, mark: np.n
     fp = (u64[q0 + 1] & _MASK64[np.minimum(klen, 8)]) ^ klen.astype(np.uint64)
     fp ^= (u64[q0 + 9] & _MASK64[np.clip(klen - 8, 0, 8)]) * np.uint64(0xC2B2AE3D27D4EB4F)
     fp ^= np.where(klen > 16, u64[np.maximum(q1 - 8, 0)], 0).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    return fast, q0, q1, q2, q3, klen, fp
+    marked = np.zeros(arr.size + 1, np.int64)  # specials before each position: a span holds one if the counts differ
+    np.cumsum(_SPECIAL_BYTE[arr], out=marked[1:])
+    key_special = fast & (marked[q1] > marked[q0 + 1])
+    value_special = fast & (marked[q3] > marked[q2 + 1])
+    return fast, q0, q1, q2, q3, klen, fp, key_special, value_special
 
 
 def _fingerprint(key: str) -> int:
@@ -346,7 +353,7 @@ def _key_values(path: Path, buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.nda
     """Decoded keys and values of the attribute tags starting at ``s`` (``ia``: their '<' among the marks),
     a fingerprint of each key, and a function giving rows' keys and values as JSON strings."""
     u32, u64 = _unaligned(buf, "<u4"), _unaligned(buf, "<u8")
-    fast, q0, q1, q2, q3, klen, fp = _quotes(buf, s, e, nl, mark, mt, ia)
+    fast, q0, q1, q2, q3, klen, fp, key_special, special = _quotes(buf, s, e, nl, mark, mt, ia)
     keys, vals = _views(buf, u32, u64, q0 + fast, q1), _views(buf, u32, u64, q2 + fast, q3)
     slow = np.flatnonzero(~fast)
     if slow.size:  # other quoting, attribute order or spacing: parse those tags one by one
@@ -359,11 +366,6 @@ def _key_values(path: Path, buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.nda
                 raise _bad(path, "an attribute element without key or value", buf[s[r]:])
             found.append((got["key"], got["value"]))
         keys, vals = (col.scatter(slow, pl.Series(x, dtype=pl.String)) for col, x in zip((keys, vals), zip(*found)))
-    special = vals.str.contains(_SPECIAL).to_numpy()  # keys: check one per fingerprint, and long ones
-    check = np.flatnonzero(pl.Series(fp).is_first_distinct().to_numpy() | (klen > 24))
-    key_special = np.zeros(fp.size, bool)
-    if (bad_fp := fp[check[keys.gather(check).str.contains(_SPECIAL).to_numpy()]]).size:
-        key_special = np.isin(fp, bad_fp)
     key_special[slow] = True
     special |= key_special
     if (sp := np.flatnonzero(special)).size:
