@@ -237,8 +237,8 @@ def test_declared_encoding_and_invalid_utf8(store, tmp_path):
 @pytest.mark.parametrize("log", ["planted", RUNNING, "sepsis/sepsis_cases.xes.gz", BPIC2012])
 def test_the_compiled_and_numpy_first_pass_agree(tmp_path, data_dir, log):
     """``_scan.c`` (marks, tag names, string views, attribute quotes and special bytes) gives the NumPy
-    form's arrays,
-    on real logs and on the planted file (single quotes, value before key: the slow path)."""
+    form's arrays, on real logs and on the planted file (single quotes, value before key: the slow
+    path; references in keys and values)."""
     import numpy as np
 
     from journeymine.ingest import _xes
