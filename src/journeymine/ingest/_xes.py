@@ -25,9 +25,11 @@ pm4py differs: traces become rows with ``case:`` attributes and empty ones vanis
 unparsable times NaT silently and lets a repeated key's last value win; rustxes fills missing event
 attributes from globals, makes unparsable and date-only times null (printing them), wants UUID ``id``
 values, turns mixed-type columns into text and panics (a BaseException) on broken files.
-How: NumPy finds every ``<``, ``>``, ``"``; element kinds, depth and parents are array operations; keys
-and values are Arrow string views into the buffer, typed with Polars, joined to JSON with Arrow; chunks
-of whole traces are parsed on two threads while the next one decompresses.
+How: a first pass finds every ``<``, ``>``, ``"``, the tag names and the attribute quotes (C,
+``_scan.c``, with a NumPy twin used without a compiler: ADR 0008); element kinds, depth and parents
+are array operations; keys and values are Arrow string views into the buffer, typed with Polars,
+joined to JSON with Arrow; chunks of whole traces are parsed on two threads while the next one
+decompresses.
 """
 
 from __future__ import annotations
