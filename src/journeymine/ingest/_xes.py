@@ -71,12 +71,12 @@ _MASK64 = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [(1 << 64) - 1], np.
 _VIEW0 = np.array([int(_MASK64[min(k, 4)]) << 32 for k in range(14)], np.uint64)  # by length (13: long)
 _VIEW1 = np.array([int(_MASK64[min(max(k - 4, 0), 8)]) if k <= 12 else 0 for k in range(14)], np.uint64)
 _VIEW2 = np.array([0] * 13 + [(1 << 64) - 1], np.uint64)
-_DELIM, _BAD_START, _SPECIAL_BYTE = np.zeros(256, bool), np.zeros(256, bool), np.zeros(256, np.int64)
-_SPECIAL_BYTE[list(b"&\\\t\n\r")] = 1  # need XML decoding or JSON escaping ('"' only occurs in tags parsed in Python)
+_DELIM, _BAD_START = np.zeros(256, bool), np.zeros(256, bool)
 _DELIM[list(b" \t\r\n/>")] = _BAD_START[list(b" \t\r\n/>0123456789-.")] = True
 _KEY_EQ, _VALUE_EQ = int.from_bytes(b"key=", "little"), int.from_bytes(b" value=", "little")
 _CHUNK, _BLOCK, _PAD = 4 << 20, 2 << 20, 16
 _LOCAL = threading.local()  # per-thread scratch buffers of _structure
+_SPECIAL = r"[&\\\t\n\r]"  # needs XML decoding or JSON escaping ('"' only occurs in tags parsed in Python)
 _ATTR = re.compile(r'([^\s=/<>]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 _ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|amp|lt|gt|quot|apos);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
@@ -332,10 +332,8 @@ def _quotes(buf: bytes, s: np.ndarray, e: np.ndarray, nl: np.ndarray, mark: np.n
     fp = (u64[q0 + 1] & _MASK64[np.minimum(klen, 8)]) ^ klen.astype(np.uint64)
     fp ^= (u64[q0 + 9] & _MASK64[np.clip(klen - 8, 0, 8)]) * np.uint64(0xC2B2AE3D27D4EB4F)
     fp ^= np.where(klen > 16, u64[np.maximum(q1 - 8, 0)], 0).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    marked = np.zeros(arr.size + 1, np.int64)  # specials before each position: a span holds one if the counts differ
-    np.cumsum(_SPECIAL_BYTE[arr], out=marked[1:])
-    key_special = fast & (marked[q1] > marked[q0 + 1])
-    value_special = fast & (marked[q3] > marked[q2 + 1])
+    key_special, value_special = (fast & _views(buf, u32, u64, lo + fast, hi).str.contains(_SPECIAL).to_numpy()
+                                  for lo, hi in ((q0, q1), (q2, q3)))
     return fast, q0, q1, q2, q3, klen, fp, key_special, value_special
 
 
