@@ -236,8 +236,8 @@ def test_declared_encoding_and_invalid_utf8(store, tmp_path):
 
 @pytest.mark.parametrize("log", ["planted", RUNNING, "sepsis/sepsis_cases.xes.gz", BPIC2012])
 def test_the_compiled_and_numpy_first_pass_agree(tmp_path, data_dir, log):
-    """``_scan.c`` (marks, tag names, string views, attribute quotes and special bytes) gives the NumPy
-    form's arrays, on real logs and on the planted file (single quotes, value before key: the slow
+    """``_scan.c`` (marks, tag names, string views, attribute quotes and special bytes, JSON objects)
+    gives the NumPy/Arrow form's arrays, on real logs and on the planted file (single quotes, value before key: the slow
     path; references in keys and values)."""
     import numpy as np
 
@@ -267,6 +267,18 @@ def test_the_compiled_and_numpy_first_pass_agree(tmp_path, data_dir, log):
         views = [_xes._views(buf, u32, u64, q0, q1, compiled=c).to_arrow() for c in (True, False)]
         assert views[0].buffers()[1].to_pybytes() == views[1].buffers()[1].to_pybytes()
     assert slow > 0 if log == "planted" else True
+    objects = []  # the JSON objects of events and traces: C pass and Arrow list join, on every chunk of the file
+    original = _xes._objects
+
+    def both(frag, owner, rows, size):
+        pair = [original(frag, owner, rows, size, compiled=c) for c in (True, False)]
+        objects.append(pair[0].equals(pair[1]))
+        return pair[0]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_xes, "_objects", both)
+        read_xes(path, jm.connect(":memory:"))
+    assert objects and all(objects)
 
 
 def test_a_repeated_key_keeps_the_first_value_even_when_a_value_or_the_key_needs_decoding(store, tmp_path):

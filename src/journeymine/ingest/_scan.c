@@ -301,7 +301,82 @@ static PyObject *names(PyObject *self, PyObject *args) {
     return Py_BuildValue("NNN", nlo, hmo, ko);
 }
 
+/* objects(frag_offsets int64[f+1], frag_data, frag_valid uint8[f], take int64[r], groups int64[size+1])
+   -> (offsets int32[size+1], data, valid uint8[size]) as bytes: per group g, "{" + the fragments
+   take[groups[g]:groups[g+1]] joined by "," + "}"; null for an empty group or one holding a null
+   fragment (as Arrow's binary_join). The NumPy/Arrow form is _xes._objects. */
+static PyObject *objects(PyObject *self, PyObject *args) {
+    Py_buffer ob, db, vb, tb, gb;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &ob, &db, &vb, &tb, &gb)) return NULL;
+    Py_ssize_t f = ob.len / 8 - 1, r = tb.len / 8, size = gb.len / 8 - 1;
+    const int64_t *fo = (const int64_t *)ob.buf, *take = (const int64_t *)tb.buf, *groups = (const int64_t *)gb.buf;
+    const uint8_t *fd = (const uint8_t *)db.buf, *fv = (const uint8_t *)vb.buf;
+    const char *problem = NULL;
+    if (f < 0 || size < 0 || ob.len != (f + 1) * 8 || vb.len != f || tb.len != r * 8 || gb.len != (size + 1) * 8)
+        problem = "offsets, validity, take and groups do not fit together";
+    int64_t total = 0;
+    if (!problem) {
+        for (Py_ssize_t g = 0; g < size && !problem; g++) {
+            int64_t lo = groups[g], hi = groups[g + 1];
+            if (lo < 0 || hi < lo || hi > r) { problem = "groups outside take"; break; }
+            if (hi == lo) continue;
+            total += 2 + (hi - lo - 1);
+            for (int64_t j = lo; j < hi; j++) {
+                int64_t k = take[j];
+                if (k < 0 || k >= f || fo[k] < 0 || fo[k + 1] < fo[k] || fo[k + 1] > db.len) {
+                    problem = "a fragment outside the data";
+                    break;
+                }
+                total += fo[k + 1] - fo[k];
+            }
+        }
+        if (!problem && total >= INT32_MAX) problem = "the objects hold 2 GB or more";
+    }
+    PyObject *oo = problem ? NULL : PyBytes_FromStringAndSize(NULL, (size + 1) * 4);
+    PyObject *dd = problem ? NULL : PyBytes_FromStringAndSize(NULL, total);
+    PyObject *vv = problem ? NULL : PyBytes_FromStringAndSize(NULL, size);
+    if (oo && dd && vv) {
+        int32_t *outo = (int32_t *)PyBytes_AS_STRING(oo);
+        uint8_t *out = (uint8_t *)PyBytes_AS_STRING(dd), *valid = (uint8_t *)PyBytes_AS_STRING(vv);
+        int64_t at = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t g = 0; g < size; g++) {
+            int64_t lo = groups[g], hi = groups[g + 1];
+            int ok = hi > lo;
+            for (int64_t j = lo; j < hi && ok; j++) ok = fv[take[j]] != 0;
+            outo[g] = (int32_t)at;
+            valid[g] = (uint8_t)ok;
+            if (!ok) continue;
+            out[at++] = '{';
+            for (int64_t j = lo; j < hi; j++) {
+                int64_t k = take[j], n = fo[k + 1] - fo[k];
+                if (j > lo) out[at++] = ',';
+                memcpy(out + at, fd + fo[k], (size_t)n);
+                at += n;
+            }
+            out[at++] = '}';
+        }
+        outo[size] = (int32_t)at;
+        Py_END_ALLOW_THREADS
+        if (at < total) _PyBytes_Resize(&dd, at);
+    }
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&db);
+    PyBuffer_Release(&vb);
+    PyBuffer_Release(&tb);
+    PyBuffer_Release(&gb);
+    if (problem || !oo || !dd || !vv) {
+        Py_XDECREF(oo);
+        Py_XDECREF(dd);
+        Py_XDECREF(vv);
+        if (problem) PyErr_SetString(PyExc_ValueError, problem);
+        return NULL;
+    }
+    return Py_BuildValue("NNN", oo, dd, vv);
+}
+
 static PyMethodDef methods[] = {
+    {"objects", objects, METH_VARARGS, "JSON objects joined from fragments, per group."},
     {"names", names, METH_VARARGS, "Element name lengths, prefixes and kinds of tags."},
     {"quotes", quotes, METH_VARARGS, "The quotes, key length and key fingerprint of attribute tags."},
     {"views", views, METH_VARARGS, "Arrow string views of slices of one buffer."},
