@@ -5,7 +5,7 @@
 
 - XES: the serial scan of every chunk of ``data/bpic2012/bpic2012.xes.gz`` (``_xes._scan``, one thread,
   the parts kept as ``read_xes`` keeps them), with the C first pass and with every NumPy twin; wall and
-  CPU seconds, median.
+  CPU seconds, median; and the JSON objects of its events and traces alone (C pass against Arrow).
 - Funnel: ``_chains.match_ordered`` (entry first and any, 4 steps, 7 days) on the 3.4 M step rows of the
   store ``bench_funnel.py`` caches in ``benchmarks/.data/`` (run that first; skipped with a message if the
   store is not there), compiled and NumPy; the results are checked equal.
@@ -59,6 +59,28 @@ def bench_xes(repeats: int) -> None:
               f"CPU {statistics.median(r[1] for r in runs):.3f} s")
 
 
+def bench_xes_objects(repeats: int) -> None:
+    """The JSON objects of BPIC 2012's events and traces: the C pass against Arrow's list join."""
+    import journeymine as jm
+    from journeymine.ingest import _xes
+
+    calls, original = [], _xes._objects
+
+    def capture(frag, owner, rows, size, compiled=None):
+        calls.append((frag, owner, rows, size))
+        return original(frag, owner, rows, size, compiled=compiled)
+
+    _xes._objects = capture
+    try:
+        with jm.connect(":memory:") as store:
+            _xes.read_xes(ROOT / "data" / "bpic2012" / "bpic2012.xes.gz", store)
+    finally:
+        _xes._objects = original
+    for compiled in (True, False):
+        wall, _ = _timed(lambda c=compiled: [original(*a, compiled=c) for a in calls], repeats)
+        print(f"  JSON objects, {len(calls)} calls: {'C pass' if compiled else 'Arrow list join'} {wall * 1000:.1f} ms")
+
+
 def bench_funnel_kernel(repeats: int) -> None:
     import numpy as np
 
@@ -94,6 +116,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=8)
     args = ap.parse_args()
     bench_xes(args.repeats)
+    bench_xes_objects(args.repeats)
     bench_funnel_kernel(args.repeats)
 
 
